@@ -1,0 +1,1 @@
+"""CCD calibration pipeline for Deep Impact NAV and archive frames."""

@@ -1,0 +1,1 @@
+"""Deep Impact navigation (NAV) images: raw telemetry decoding and pre-processing."""

@@ -1,0 +1,86 @@
+"""Fixed NAV bias per CCD quadrant and instrument (Navigation Images Report 4.7).
+
+The quadrant numbering is that of the ``NAVBIAS1``..``NAVBIAS4`` keywords, with
+the frame displayed bottom-to-top (science array row 0 at the bottom):
+
+====  ==============  ============================
+ n    quadrant        science-array slice (1008 x 1008)
+====  ==============  ============================
+ 1    upper-left      ``[504:, :504]``
+ 2    lower-left      ``[:504, :504]``
+ 3    upper-right     ``[504:, 504:]``
+ 4    lower-right     ``[:504, 504:]``
+====  ==============  ============================
+
+The bias table is a CSV with columns ``instrument,quadrant,bias_dn`` (``#``
+comments allowed). The bundled default (``etalon/data/nav/bias_default.csv``) is
+the bias the NAV simulator puts in its frames.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+from etalon.data import data_path
+from etalon.fileio import EtalonInputError, require_file
+
+__all__ = ["DEFAULT_BIAS_TABLE", "INSTRUMENTS", "bias_image", "load_bias_table", "quadrant_slices"]
+
+#: NAV instrument names as written in INSTRUME
+INSTRUMENTS = ("NAVHRI", "NAVMRI", "NAVITS")
+
+DEFAULT_BIAS_TABLE = data_path("nav", "bias_default.csv")
+
+
+def quadrant_slices(shape: tuple[int, int] = (1008, 1008)) -> dict[int, tuple[slice, slice]]:
+    """Science-array slices of the four quadrants, keyed by NAVBIAS number (1..4)."""
+    half_r, half_c = shape[0] // 2, shape[1] // 2
+    return {
+        1: (slice(half_r, None), slice(None, half_c)),
+        2: (slice(None, half_r), slice(None, half_c)),
+        3: (slice(half_r, None), slice(half_c, None)),
+        4: (slice(None, half_r), slice(half_c, None)),
+    }
+
+
+def load_bias_table(path: str | os.PathLike[str] | None = None) -> dict[str, tuple[float, float, float, float]]:
+    """Read a bias table; return ``{instrument: (bias1, bias2, bias3, bias4)}`` in DN.
+
+    Raises
+    ------
+    EtalonInputError
+        Naming the file, when a column is missing, a value is not a number, or an
+        instrument lacks one of its four quadrants.
+    """
+    p = require_file(path if path is not None else DEFAULT_BIAS_TABLE, "bias table")
+    with open(p, newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.lstrip().startswith("#")))
+    if not rows or not {"instrument", "quadrant", "bias_dn"} <= set(rows[0]):
+        raise EtalonInputError(p, "bias table needs the columns instrument, quadrant, bias_dn")
+    found: dict[str, dict[int, float]] = {}
+    for n, row in enumerate(rows, start=2):
+        try:
+            quadrant, bias = int(row["quadrant"]), float(row["bias_dn"])
+        except (TypeError, ValueError) as exc:
+            raise EtalonInputError(p, f"row {n}: quadrant and bias_dn must be numbers ({exc})") from exc
+        if quadrant not in (1, 2, 3, 4):
+            raise EtalonInputError(p, f"row {n}: quadrant must be 1..4, got {quadrant}")
+        found.setdefault(row["instrument"].strip().upper(), {})[quadrant] = bias
+    table = {}
+    for inst, quads in found.items():
+        if set(quads) != {1, 2, 3, 4}:
+            raise EtalonInputError(p, f"instrument {inst} lacks quadrant(s) {sorted({1, 2, 3, 4} - set(quads))}")
+        table[inst] = (quads[1], quads[2], quads[3], quads[4])
+    return table
+
+
+def bias_image(biases: tuple[float, float, float, float], shape: tuple[int, int] = (1008, 1008)) -> np.ndarray:
+    """A float64 image holding each quadrant's bias (science orientation)."""
+    img = np.empty(shape, dtype=np.float64)
+    for n, sl in quadrant_slices(shape).items():
+        img[sl] = biases[n - 1]
+    return img

@@ -1,0 +1,251 @@
+"""The archive keywords a NAV frame needs before calibration (Navigation Images Report, section 4).
+
+* ``FILTER`` (HRI, MRI): looked up in a *sequencing table* by exposure ID and
+  day of year; ``UNKNOWN`` and a warning when the table has no row for it. ITS
+  has no filter wheel: ``NONE`` unless the table says otherwise.
+* ``INTTIME`` = commanded exposure in ms + 3.5 ms (the minimum exposure).
+* ``IMGH001`` = 0 (look-up table 0: NAV images are never compressed).
+* ``CCDT`` (CCD temperature, K) from the *nearest science image* of the same
+  CCD in a folder of archive FITS files (NAVMRI <-> MRIVIS, NAVHRI <-> HRIVIS,
+  NAVITS <-> ITSVIS), and ``DELTAT`` = NAV stop time minus that image's stop
+  time, s.
+
+Sequencing table: CSV with columns ``exposure_id,doy,filter`` (``#`` comments
+allowed); an empty ``doy`` matches every day. The bundled example
+(``etalon/data/nav/sequence_example.csv``) holds the real exposure 9000910 of
+day 185 (CLEAR1, from the archive headers) and the exposure IDs of etalon's
+simulated NAV sequences.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from astropy.io import fits
+
+from etalon.data import data_path
+from etalon.fileio import EtalonInputError, require_file
+from etalon.nav.archive import NAV_TO_SCIENCE, stop_tdb
+from etalon.nav.sclk import read_csv_rows
+
+__all__ = [
+    "CCDT_MISSING",
+    "DEFAULT_SEQUENCE_TABLE",
+    "MINIMUM_EXPOSURE_MS",
+    "NO_FILTER",
+    "UNKNOWN_FILTER",
+    "ScienceImage",
+    "ScienceIndex",
+    "SequenceTable",
+    "filter_for",
+    "integration_time_ms",
+    "load_sequence_table",
+    "nearest_science_image",
+    "scan_science_folder",
+]
+
+#: the 3.5 ms minimum exposure added to the commanded one
+MINIMUM_EXPOSURE_MS = 3.5
+#: FILTER when the sequencing table has no row for an HRI or MRI image
+UNKNOWN_FILTER = "UNKNOWN"
+#: FILTER of ITS images (no filter wheel) absent from the table
+NO_FILTER = "NONE"
+#: CCDT and DELTAT when no science image gives a temperature (archive convention)
+CCDT_MISSING = -9999.0
+
+DEFAULT_SEQUENCE_TABLE = data_path("nav", "sequence_example.csv")
+
+_FITS_SUFFIXES = (".fit", ".fits", ".fts")
+
+
+# -------------------------------------------------------------------- INTTIME
+def integration_time_ms(exposure_s: float) -> float:
+    """Total integration time, ms: commanded exposure (s, as EXPSRDRT) in ms + 3.5 ms.
+
+    The commanded exposure travels as float32 seconds; it is rounded to the
+    microsecond so that, e.g., 0.05 s gives exactly 53.5 ms.
+
+    >>> integration_time_ms(0.05)
+    53.5
+    """
+    value = float(exposure_s)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"commanded exposure must be a finite duration >= 0 s, got {exposure_s}")
+    return round(value * 1000.0, 3) + MINIMUM_EXPOSURE_MS
+
+
+# --------------------------------------------------------------------- FILTER
+@dataclass(frozen=True)
+class SequenceTable:
+    """Filter per exposure ID and day of year, from the sequencing table.
+
+    Attributes
+    ----------
+    filters : dict
+        ``{(exposure_id, doy): filter}``; ``doy`` None matches every day.
+    source : str
+        File the table was read from.
+    """
+
+    filters: dict[tuple[int, int | None], str]
+    source: str
+
+    def lookup(self, exposure_id: int, doy: int | None) -> str | None:
+        """The filter of ``exposure_id`` on day ``doy``, or None when absent."""
+        if doy is not None and (int(exposure_id), int(doy)) in self.filters:
+            return self.filters[(int(exposure_id), int(doy))]
+        return self.filters.get((int(exposure_id), None))
+
+
+def load_sequence_table(path: str | os.PathLike[str] | None = None) -> SequenceTable:
+    """Read a sequencing table (default: the bundled example).
+
+    Raises
+    ------
+    EtalonInputError
+        Naming the file, when it is missing, lacks a column, a row does not
+        parse, or the same exposure ID and day have two different filters.
+    """
+    p = require_file(path if path is not None else DEFAULT_SEQUENCE_TABLE, "sequencing table")
+    rows = read_csv_rows(p, ("exposure_id", "doy", "filter"), "sequencing table")
+    filters: dict[tuple[int, int | None], str] = {}
+    for n, row in enumerate(rows, start=1):
+        try:
+            expid = int(row["exposure_id"])
+            doy = int(row["doy"]) if row["doy"] else None
+        except (TypeError, ValueError) as exc:
+            raise EtalonInputError(p, f"data row {n}: exposure_id and doy must be integers "
+                                   f"({exc})") from exc
+        if doy is not None and not 1 <= doy <= 366:
+            raise EtalonInputError(p, f"data row {n}: doy must be 1..366, got {doy}")
+        name = (row["filter"] or "").strip().upper()
+        if not name:
+            raise EtalonInputError(p, f"data row {n}: empty filter name")
+        if filters.get((expid, doy), name) != name:
+            raise EtalonInputError(p, f"data row {n}: exposure {expid} day {doy} has two filters "
+                                   f"({filters[(expid, doy)]} and {name})")
+        filters[(expid, doy)] = name
+    return SequenceTable(filters=filters, source=str(p))
+
+
+def filter_for(instrument: str, exposure_id: int, doy: int | None,
+               table: SequenceTable) -> tuple[str, str | None]:
+    """FILTER of a NAV image and, when it is a guess, the warning to give.
+
+    Returns
+    -------
+    (str, str or None)
+        The filter name and None, or ``UNKNOWN`` (HRI, MRI) / ``NONE`` (ITS)
+        and a warning text naming the table (None for ITS).
+    """
+    found = table.lookup(exposure_id, doy)
+    if found is not None:
+        return found, None
+    if str(instrument).strip().upper() == "NAVITS":
+        return NO_FILTER, None
+    return UNKNOWN_FILTER, (f"FILTER UNKNOWN: exposure ID {exposure_id}, day {doy} not in "
+                            f"sequencing table {Path(table.source).name}")
+
+
+# ----------------------------------------------------------------- CCDT, DELTAT
+@dataclass(frozen=True)
+class ScienceImage:
+    """What pre-processing needs of one science image: instrument, stop time, CCD temperature.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    instrument : str
+        INSTRUME (``HRIVIS``, ``MRIVIS``, ``ITSVIS``...).
+    stop_tdb : float
+        TDB at the end of the exposure, s past J2000.
+    ccdt : float
+        CCD on-chip temperature ``CCDT``, K.
+    """
+
+    path: str
+    instrument: str
+    stop_tdb: float
+    ccdt: float
+
+
+@dataclass(frozen=True)
+class ScienceIndex:
+    """The usable science images of a folder, and the files skipped with the reason.
+
+    Attributes
+    ----------
+    folder : str
+        The folder scanned.
+    images : tuple of ScienceImage
+        Images with a stop time and a valid CCDT, sorted by time.
+    skipped : tuple of (str, str)
+        ``(file, reason)`` of FITS files that could not serve.
+    """
+
+    folder: str
+    images: tuple[ScienceImage, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def scan_science_folder(folder: str | os.PathLike[str]) -> ScienceIndex:
+    """Index the science FITS files (``*.fit``, ``*.fits``, ``*.fts``) of ``folder``.
+
+    Only the primary headers are read. Files that are not readable FITS, lack
+    INSTRUME, a stop time or a valid CCDT (> -999 K) are listed in ``skipped``.
+    Sub-folders are not searched.
+
+    Raises
+    ------
+    EtalonInputError
+        Naming the folder, when it does not exist or is not a folder.
+    """
+    p = Path(folder)
+    if not p.exists():
+        raise EtalonInputError(p, "science folder does not exist")
+    if not p.is_dir():
+        raise EtalonInputError(p, "science folder is a file, expected a folder of FITS files")
+    images, skipped = [], []
+    for f in sorted(q for q in p.iterdir() if q.suffix.lower() in _FITS_SUFFIXES and q.is_file()):
+        try:
+            header = fits.getheader(f, 0)
+        except Exception as exc:  # not FITS, truncated...: skip, say why
+            skipped.append((str(f), f"not a readable FITS file ({exc})"))
+            continue
+        instrument = str(header.get("INSTRUME", "")).strip().upper()
+        ccdt = header.get("CCDT")
+        if not instrument:
+            skipped.append((str(f), "no INSTRUME keyword"))
+            continue
+        if not isinstance(ccdt, (int, float)) or isinstance(ccdt, bool) or ccdt <= -999:
+            skipped.append((str(f), f"no valid CCDT ({ccdt!r})"))
+            continue
+        try:
+            t = stop_tdb(header, f)
+        except EtalonInputError as exc:
+            skipped.append((str(f), exc.problem))
+            continue
+        images.append(ScienceImage(str(f), instrument, t, float(ccdt)))
+    images.sort(key=lambda s: (s.stop_tdb, s.path))
+    return ScienceIndex(folder=str(p), images=tuple(images), skipped=tuple(skipped))
+
+
+def nearest_science_image(images: Sequence[ScienceImage], nav_instrument: str,
+                          tdb: float) -> ScienceImage | None:
+    """The science image of the NAV instrument's CCD closest in time to ``tdb``.
+
+    Ties go to the earlier image. None when the folder holds no image of that CCD.
+    """
+    science = NAV_TO_SCIENCE.get(str(nav_instrument).strip().upper())
+    if science is None:
+        raise ValueError(f"unknown NAV instrument {nav_instrument!r}; expected one of "
+                         f"{', '.join(NAV_TO_SCIENCE)}")
+    same = [s for s in images if s.instrument == science]
+    if not same:
+        return None
+    return min(same, key=lambda s: (abs(s.stop_tdb - tdb), s.stop_tdb))

@@ -1,0 +1,73 @@
+"""Provenance of every product: package version, inputs, parameters.
+
+FITS products get an ``ETALONV`` keyword and ``HISTORY`` lines; tables get the
+same facts in their ``meta``. One helper each, so every writer says the same
+things the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from astropy.io import fits
+
+from etalon import __version__
+
+__all__ = ["add_history", "stamp_header", "table_provenance"]
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _short(path: str | os.PathLike[str]) -> str:
+    return Path(path).name
+
+
+def add_history(header: fits.Header, text: str) -> None:
+    """Append ``text`` as HISTORY lines (astropy wraps long text over several cards)."""
+    header.add_history(text)
+
+
+def stamp_header(
+    header: fits.Header,
+    step: str,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    parameters: Mapping[str, Any] | None = None,
+) -> fits.Header:
+    """Record in ``header`` that ``step`` of etalon made this product.
+
+    Sets ``ETALONV`` (package version) and ``DATE`` (UTC, when written, unless
+    already set), and appends one HISTORY line naming the step, its inputs (file
+    names) and its parameters. Modifies and returns ``header``.
+    """
+    header["ETALONV"] = (__version__, "etalon package version")
+    header.setdefault("DATE", (_now_iso(), "UTC date this file was written"))
+    parts = [f"etalon {__version__} {step}"]
+    names = [_short(p) for p in inputs]
+    if names:
+        parts.append("inputs: " + ", ".join(names))
+    if parameters:
+        parts.append("parameters: " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
+    add_history(header, "; ".join(parts))
+    return header
+
+
+def table_provenance(
+    step: str,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    parameters: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Metadata for an astropy Table (``table.meta.update(...)``): version, step, inputs, parameters."""
+    return {
+        "etalon_version": __version__,
+        "etalon_step": step,
+        "created_utc": _now_iso(),
+        "inputs": [str(p) for p in inputs],
+        "parameters": {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v))
+                       for k, v in (parameters or {}).items()},
+    }

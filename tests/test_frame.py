@@ -1,0 +1,60 @@
+"""The shared Frame structure on the real Deep Impact archive files."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from etalon.data import deep_impact_archive_files
+from etalon.fileio import EtalonInputError
+from etalon.frame import FLAG_BAD, FLAG_MISSING, FLAG_SAT_MOST, FLAG_SAT_SOME, Frame, read_frame, write_frame
+
+
+def test_read_real_archive_file_exact_values():
+    path = deep_impact_archive_files()[0]
+    assert path.name == "mv0173727702_9000910_062_dn.fit"
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    frame = read_frame(path)
+    assert frame.data.shape == (64, 64)
+    assert frame.data[32, 32] == np.float32(944.9511108398438)
+    assert frame.data[0, 0] == np.float32(2424.136962890625)
+    assert frame.snr[32, 32] == np.float32(98.36040496826172)
+    counts = {b: int(np.count_nonzero(frame.flags & b))
+              for b in (FLAG_BAD, FLAG_MISSING, FLAG_SAT_SOME, FLAG_SAT_MOST)}
+    assert counts == {1: 128, 2: 100, 16: 7, 32: 3}
+    assert frame.header["INSTRUME"] == "MRIVIS"
+    assert frame.header["SCSTOP"] == "1/0173727702.195"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_uint16_frame_round_trip_is_stored_as_archive_raw_frames(tmp_path):
+    rng = np.random.default_rng(1)
+    data = rng.integers(0, 65536, size=(16, 24), dtype=np.uint16)
+    flags = (data % 3 == 0).astype(np.uint8) * FLAG_MISSING
+    frame = Frame(data=data, flags=flags, header=fits.Header([("INSTRUME", "NAVMRI")]))
+    out = write_frame(frame, tmp_path / "f.fits")
+    with fits.open(out, do_not_scale_image_data=True) as hdul:
+        assert hdul[0].header["BITPIX"] == 16
+        assert hdul[0].header["BZERO"] == 32768
+        assert [h.name for h in hdul] == ["PRIMARY", "FLAGS"]
+    back = read_frame(out)
+    np.testing.assert_array_equal(back.data, data)
+    assert back.data.dtype == np.uint16
+    np.testing.assert_array_equal(back.flags, flags)
+    assert back.header["INSTRUME"] == "NAVMRI"
+
+
+def test_shape_mismatch_and_bad_files_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="flags shape"):
+        Frame(data=np.zeros((4, 4)), flags=np.zeros((3, 4), np.uint8))
+    junk = tmp_path / "junk.fits"
+    junk.write_bytes(b"this is not FITS at all" * 200)
+    with pytest.raises(EtalonInputError, match="junk.fits"):
+        read_frame(junk)
+    table_only = tmp_path / "table.fits"
+    fits.HDUList([fits.PrimaryHDU()]).writeto(table_only)
+    with pytest.raises(EtalonInputError, match="no 2-D image"):
+        read_frame(table_only)

@@ -1,0 +1,124 @@
+"""The report runner: parameters checked, figures collected, failures reported, others still run."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from etalon.cli import main
+from etalon.report import RECORD_MIME, Record, collect_records
+from etalon.report.parameters import ParameterError, coerce_value, read_parameters
+from etalon.report.runner import find_notebooks, resolve_parameters
+
+
+def _write_nb(path, params: str, body: str):
+    nb = new_notebook(cells=[
+        new_markdown_cell("# test notebook"),
+        new_code_cell(params, metadata={"tags": ["parameters"]}),
+        new_code_cell(body),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def notebook_dir(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _write_nb(d / "10_square.ipynb", "n: int = 3\nscale: float = 2.0\nlabel: str | None = None",
+              "from etalon.report import record\nrecord('square', n * n * scale, 'DN')\nprint('label', label)")
+    _write_nb(d / "20_fails.ipynb", "divisor: int = 0", "x = 1 / divisor")
+    return d
+
+
+def test_read_parameters_types_and_defaults(notebook_dir):
+    params = read_parameters(notebook_dir / "10_square.ipynb")
+    assert [(p.name, p.annotation, p.default) for p in params.values()] == [
+        ("n", "int", 3), ("scale", "float", 2.0), ("label", "str | None", None)]
+
+
+@pytest.mark.parametrize(("text", "annotation", "expected"), [
+    ("4", "int", 4), ("4", "float", 4.0), ("1e-3", "float", 0.001), ("true", "bool", True),
+    ("0", "bool", False), ("a b", "str", "a b"), ("[1, 2]", "list[int]", [1, 2]),
+    ("None", "str | None", None), ("x", "str | None", "x"), ("{a: 1}", "dict", {"a": 1}),
+])
+def test_coerce_value(text, annotation, expected):
+    assert coerce_value(text, annotation) == expected
+
+
+@pytest.mark.parametrize(("text", "annotation"), [("3.5", "int"), ("x", "float"), ("maybe", "bool"),
+                                                  ("true", "int"), ("7", "list[int]")])
+def test_coerce_value_refuses_wrong_type(text, annotation):
+    with pytest.raises(ParameterError, match=re.escape(f"expected a value of type {annotation}")):
+        coerce_value(text, annotation, where="nb: parameter 'p'")
+
+
+def test_resolve_parameters_scoping(notebook_dir):
+    nbs = find_notebooks(notebook_dir)
+    values, rejected = resolve_parameters(nbs, [("n", "5"), ("20:divisor", "2")])
+    assert values[nbs[0]] == {"n": 5}
+    assert values[nbs[1]] == {"divisor": 2}
+    assert rejected == {}
+    values, rejected = resolve_parameters(nbs, [("10:nope", "1"), ("n", "five")])
+    assert "unknown parameter 'nope'" in rejected[nbs[0]]
+    with pytest.raises(ParameterError, match="no selected notebook declares"):
+        resolve_parameters(nbs, [("unknown", "1")])
+
+
+def test_find_notebooks_by_prefix(notebook_dir):
+    assert [p.name for p in find_notebooks(notebook_dir, ["20"])] == ["20_fails.ipynb"]
+    with pytest.raises(FileNotFoundError, match="no notebook matches"):
+        find_notebooks(notebook_dir, ["99"])
+
+
+def test_collect_records_from_outputs():
+    rec = Record("irr", 1.5, "W m-2 um-1")
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"data": rec._repr_mimebundle_()}]}]}
+    assert collect_records(nb) == [rec]
+    assert RECORD_MIME in rec._repr_mimebundle_()
+
+
+def test_report_command_end_to_end(notebook_dir, tmp_path, capsys):
+    out = tmp_path / "reports"
+    code = main(["report", "--notebook-dir", str(notebook_dir), "--output", str(out),
+                 "-p", "n", "4", "-p", "20:divisor", "not-a-number", "--no-progress", "--no-code"])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "FAILED 20_fails" in captured.err
+    assert "expected a value of type int, got 'not-a-number'" in captured.err
+    summary = json.loads((out / "index.json").read_text())
+    runs = {r["name"]: r for r in summary["notebooks"]}
+    assert runs["10_square"]["status"] == "ok"
+    assert runs["10_square"]["records"] == [{"name": "square", "value": 32.0, "unit": "DN"}]
+    assert runs["10_square"]["parameters"] == {"n": 4, "scale": 2.0, "label": None}
+    assert runs["20_fails"]["status"] == "rejected"
+    assert (out / "10_square.html").exists()
+    html = (out / "10_square.html").read_text()
+    assert "record(" not in html  # --no-code hides the code
+    index = (out / "index.html").read_text()
+    assert "10_square" in index and "20_fails" in index and "square" in index
+
+
+def test_failing_cell_is_reported_and_others_still_run(notebook_dir, tmp_path, capsys):
+    out = tmp_path / "reports"
+    code = main(["report", "--notebook-dir", str(notebook_dir), "--output", str(out),
+                 "--no-progress", "--jobs", "2"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err
+    assert "x = 1 / divisor" in err
+    assert (out / "10_square.html").exists() and (out / "20_fails.html").exists()
+    summary = json.loads((out / "index.json").read_text())
+    assert [r["status"] for r in summary["notebooks"]] == ["ok", "failed"]
+
+
+def test_unknown_unscoped_parameter_is_a_usage_error(notebook_dir, tmp_path, capsys):
+    code = main(["report", "--notebook-dir", str(notebook_dir), "--output", str(tmp_path / "r"),
+                 "-p", "nonsense", "1", "--no-progress"])
+    assert code == 2
+    assert "no selected notebook declares this parameter" in capsys.readouterr().err
