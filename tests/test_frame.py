@@ -52,7 +52,7 @@ def test_shape_mismatch_and_bad_files_are_clear_errors(tmp_path):
         Frame(data=np.zeros((4, 4)), flags=np.zeros((3, 4), np.uint8))
     junk = tmp_path / "junk.fits"
     junk.write_bytes(b"this is not FITS at all" * 200)
-    with pytest.raises(EtalonInputError, match="junk.fits"):
+    with pytest.raises(EtalonInputError, match=r"junk\.fits"):
         read_frame(junk)
     table_only = tmp_path / "table.fits"
     fits.HDUList([fits.PrimaryHDU()]).writeto(table_only)

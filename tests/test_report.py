@@ -31,7 +31,8 @@ def notebook_dir(tmp_path):
     d = tmp_path / "nbs"
     d.mkdir()
     _write_nb(d / "10_square.ipynb", "n: int = 3\nscale: float = 2.0\nlabel: str | None = None",
-              "from etalon.report import record\nrecord('square', n * n * scale, 'DN')\nprint('label', label)")
+              "from etalon.report import record\n"
+              "record('square', n * n * scale, 'DN')\nprint('label', label)")
     _write_nb(d / "20_fails.ipynb", "divisor: int = 0", "x = 1 / divisor")
     return d
 

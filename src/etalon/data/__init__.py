@@ -23,7 +23,8 @@ def data_path(*parts: str) -> Path:
     """
     path = DATA_DIR.joinpath(*parts)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: not part of etalon's bundled data (see {DATA_DIR / 'PROVENANCE.md'})")
+        raise FileNotFoundError(
+            f"{path}: not part of etalon's bundled data (see {DATA_DIR / 'PROVENANCE.md'})")
     return path
 
 

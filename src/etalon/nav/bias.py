@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -47,7 +46,10 @@ def quadrant_slices(shape: tuple[int, int] = (1008, 1008)) -> dict[int, tuple[sl
     }
 
 
-def load_bias_table(path: str | os.PathLike[str] | None = None) -> dict[str, tuple[float, float, float, float]]:
+Biases = tuple[float, float, float, float]
+
+
+def load_bias_table(path: str | os.PathLike[str] | None = None) -> dict[str, Biases]:
     """Read a bias table; return ``{instrument: (bias1, bias2, bias3, bias4)}`` in DN.
 
     Raises
@@ -66,19 +68,21 @@ def load_bias_table(path: str | os.PathLike[str] | None = None) -> dict[str, tup
         try:
             quadrant, bias = int(row["quadrant"]), float(row["bias_dn"])
         except (TypeError, ValueError) as exc:
-            raise EtalonInputError(p, f"row {n}: quadrant and bias_dn must be numbers ({exc})") from exc
+            raise EtalonInputError(
+                p, f"row {n}: quadrant and bias_dn must be numbers ({exc})") from exc
         if quadrant not in (1, 2, 3, 4):
             raise EtalonInputError(p, f"row {n}: quadrant must be 1..4, got {quadrant}")
         found.setdefault(row["instrument"].strip().upper(), {})[quadrant] = bias
     table = {}
     for inst, quads in found.items():
         if set(quads) != {1, 2, 3, 4}:
-            raise EtalonInputError(p, f"instrument {inst} lacks quadrant(s) {sorted({1, 2, 3, 4} - set(quads))}")
+            missing = sorted({1, 2, 3, 4} - set(quads))
+            raise EtalonInputError(p, f"instrument {inst} lacks quadrant(s) {missing}")
         table[inst] = (quads[1], quads[2], quads[3], quads[4])
     return table
 
 
-def bias_image(biases: tuple[float, float, float, float], shape: tuple[int, int] = (1008, 1008)) -> np.ndarray:
+def bias_image(biases: Biases, shape: tuple[int, int] = (1008, 1008)) -> np.ndarray:
     """A float64 image holding each quadrant's bias (science orientation)."""
     img = np.empty(shape, dtype=np.float64)
     for n, sl in quadrant_slices(shape).items():

@@ -43,8 +43,8 @@ class NotebookParameter:
 
 
 def _parameters_cell(nb: dict, path: Path) -> str:
-    cells = [c for c in nb.get("cells", [])
-             if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"
+             and "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise ParameterError(f"{path}: expected exactly one cell tagged 'parameters', found {len(cells)}")
     source = cells[0]["source"]
@@ -71,7 +71,8 @@ def read_parameters(path: str | os.PathLike[str]) -> dict[str, NotebookParameter
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
             name, annotation, value = node.target.id, ast.unparse(node.annotation), node.value
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name)):
             name, annotation, value = node.targets[0].id, None, node.value
         else:
             continue
