@@ -7,6 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 from astropy.io import fits
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from etalon.data import deep_impact_archive_files
 from etalon.fileio import EtalonInputError
@@ -58,3 +60,30 @@ def test_shape_mismatch_and_bad_files_are_clear_errors(tmp_path):
     fits.HDUList([fits.PrimaryHDU()]).writeto(table_only)
     with pytest.raises(EtalonInputError, match="no 2-D image"):
         read_frame(table_only)
+
+
+_ARCHIVE_BYTES = deep_impact_archive_files()[0].read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, len(_ARCHIVE_BYTES)),
+       flips=st.lists(st.tuples(st.integers(0, len(_ARCHIVE_BYTES) - 1), st.integers(1, 255)), max_size=20))
+def test_read_frame_on_damaged_archive_file_gives_frame_or_clear_error(tmp_path, cut, flips):
+    damaged = bytearray(_ARCHIVE_BYTES)
+    for pos, xor in flips:
+        damaged[pos] ^= xor
+    path = tmp_path / "damaged.fit"
+    path.write_bytes(bytes(damaged[:cut]))
+    try:
+        frame = read_frame(path)
+    except EtalonInputError as exc:
+        assert str(exc).startswith(str(path))
+    else:
+        assert frame.data.ndim == 2 and frame.flags.shape == frame.data.shape
+
+
+def test_truncated_archive_file_is_an_error_not_a_partial_frame(tmp_path):
+    path = tmp_path / "cut.fit"
+    path.write_bytes(_ARCHIVE_BYTES[:65536])
+    with pytest.raises(EtalonInputError, match="truncated FITS file"):
+        read_frame(path)

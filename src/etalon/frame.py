@@ -18,6 +18,7 @@ FITS layout (read and written):
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -85,30 +86,47 @@ class Frame:
         )
 
 
+def _native(array: np.ndarray) -> np.ndarray:
+    """``array`` in native byte order (FITS stores big-endian)."""
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
+
+
 def read_frame(path: str | os.PathLike[str]) -> Frame:
     """Read a frame from a FITS file (archive product or etalon product).
+
+    Arrays come back in native byte order. The file is opened read-only.
 
     Raises
     ------
     EtalonInputError
-        Naming the file, when it is missing, not FITS, or has no 2-D image.
+        Naming the file, when it is missing, not FITS, damaged (truncated data,
+        broken header cards), or has no 2-D image.
     """
     p = require_file(path, "FITS file")
+    caught: list[warnings.WarningMessage] = []
     try:
-        with fits.open(p, mode="readonly", memmap=False) as hdul:
-            primary = hdul[0]
-            if primary.data is None or primary.data.ndim != 2:
-                raise EtalonInputError(p, "primary HDU holds no 2-D image")
-            data = np.array(primary.data)
-            header = primary.header.copy()
-            names = [h.name for h in hdul]
-            flags = np.array(hdul["FLAGS"].data, dtype=np.uint8) if "FLAGS" in names else None
-            snr = np.array(hdul["SNR"].data, dtype=np.float32) if "SNR" in names else None
-            snips = Table.read(hdul["SNIPS"]) if "SNIPS" in names else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with fits.open(p, mode="readonly", memmap=False) as hdul:
+                primary = hdul[0]
+                if primary.data is None or primary.data.ndim != 2:
+                    raise EtalonInputError(p, "primary HDU holds no 2-D image")
+                data = _native(np.array(primary.data))
+                header = primary.header.copy()
+                names = [h.name for h in hdul]
+                flags = np.array(hdul["FLAGS"].data, dtype=np.uint8) if "FLAGS" in names else None
+                snr = np.array(hdul["SNR"].data, dtype=np.float32) if "SNR" in names else None
+                snips = Table.read(hdul["SNIPS"]) if "SNIPS" in names else None
     except EtalonInputError:
         raise
-    except OSError as exc:
-        raise EtalonInputError(p, f"not a readable FITS file ({exc})") from exc
+    except Exception as exc:  # astropy raises OSError, KeyError, ValueError... on damaged files
+        truncated = [str(w.message) for w in caught if "truncated" in str(w.message)]
+        what = "truncated FITS file" if truncated else (
+            "not a readable FITS file" if isinstance(exc, OSError) else "damaged FITS file")
+        raise EtalonInputError(p, f"{what} ({type(exc).__name__}: {exc})") from exc
+    truncated = [str(w.message) for w in caught if "truncated" in str(w.message)]
+    if truncated:
+        raise EtalonInputError(p, f"truncated FITS file ({truncated[0]})")
     if flags is not None and flags.shape != data.shape:
         raise EtalonInputError(p, f"FLAGS extension shape {flags.shape} differs from image {data.shape}")
     if snr is not None and snr.shape != data.shape:

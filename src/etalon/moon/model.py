@@ -259,7 +259,8 @@ class ModelIrradiance:
     in_phase_range : bool
         ``1.55 <= |phase| <= 97`` degrees.
     extrapolated : bool
-        Part of the response lies outside the model wavelengths.
+        Part of the response lies outside the model wavelengths (or the solar table,
+        where the solar irradiance is taken as zero).
     """
 
     channel: str
@@ -284,8 +285,7 @@ def band_irradiance(model: ReflectanceModel, srf: SpectralResponse, phase_deg: f
     grid = np.arange(lo, hi + step_um / 2, step_um)
     s = np.interp(grid, srf.wavelength_um, srf.response)
     e_sun = solar.at(grid)
-    if np.any(np.isnan(e_sun) & (s > 0)):
-        raise ValueError(f"channel {srf.channel}: response outside the solar spectrum table")
+    outside_sun = bool(np.any(np.isnan(e_sun) & (s > 1e-3 * s.max())))
     e_sun = np.nan_to_num(e_sun)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LunarModelRangeWarning)
@@ -299,7 +299,7 @@ def band_irradiance(model: ReflectanceModel, srf: SpectralResponse, phase_deg: f
     mean_refl = np.trapezoid(a * e_sun * s, grid) / np.trapezoid(e_sun * s, grid)
     support = s > 1e-3 * s.max()
     extrap = bool(np.any(grid[support] < model.wavelength_um[0])
-                  or np.any(grid[support] > model.wavelength_um[-1]))
+                  or np.any(grid[support] > model.wavelength_um[-1]) or outside_sun)
     gd = abs(phase_deg)
     return ModelIrradiance(srf.channel, float(irr), float(mean_refl), model.name,
                            bool(PHASE_RANGE_DEG[0] <= gd <= PHASE_RANGE_DEG[1]), extrap)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,7 +214,9 @@ def scan_science_folder(folder: str | os.PathLike[str]) -> ScienceIndex:
     images, skipped = [], []
     for f in sorted(q for q in p.iterdir() if q.suffix.lower() in _FITS_SUFFIXES and q.is_file()):
         try:
-            header = fits.getheader(f, 0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+                header = fits.getheader(f, 0)
         except Exception as exc:  # not FITS, truncated...: skip, say why
             skipped.append((str(f), f"not a readable FITS file ({exc})"))
             continue

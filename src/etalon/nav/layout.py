@@ -39,11 +39,11 @@ __all__ = ["DEFAULT_LAYOUT", "FrameLayout"]
 
 #: FITS keywords that record a layout in a product header
 _KEYWORDS = {
-    "image_lines": ("OVIMGLIN", "[pixel] image lines inside the calibration frame"),
-    "image_pixels": ("OVIMGPIX", "[pixel] image pixels per line inside the frame"),
+    "image_lines": ("OVIMGLIN", "[pixel] image lines in the calib. frame"),
+    "image_pixels": ("OVIMGPIX", "[pixel] image pixels per line in the frame"),
     "serial_left": ("OVSERL", "[pixel] serial overclock columns, left"),
     "serial_right": ("OVSERR", "[pixel] serial overclock columns, right"),
-    "parallel_bottom": ("OVPARB", "[pixel] parallel overclock rows, bottom (row 0)"),
+    "parallel_bottom": ("OVPARB", "[pixel] parallel overclock rows, bottom"),
     "parallel_top": ("OVPART", "[pixel] parallel overclock rows, top"),
 }
 

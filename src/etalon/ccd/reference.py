@@ -1,0 +1,497 @@
+"""Calibration reference files as FITS: dark, flat, bad pixel map, linearity, RADCAL.
+
+Every reference file has a primary header with ``REFTYPE`` (``DARK``, ``FLAT``,
+``BADPIX``, ``LINEARITY``, ``RADCAL``), ``INSTRUME`` (the science instrument
+whose CCD it describes: ``MRIVIS``, ``HRIVIS``, ``ITSVIS``; NAV frames of
+``NAVMRI`` use ``MRIVIS`` references, and so on) and ``BUNIT``. The loaders
+check type, instrument, shape and unit, and raise
+:class:`~etalon.fileio.EtalonInputError` naming the file on a mismatch.
+
+======== ===================================================================
+REFTYPE  content
+======== ===================================================================
+DARK     ``DARKALG = 'MODEL'``: primary = dark rate at ``DARKTREF`` (DN/s),
+         extension ``OFFSET`` = zero-exposure dark (DN); the dark of an image
+         is ``OFFSET + rate * INTTIME * 2**((CCDT - DARKTREF) / DARKDBLT)``.
+         ``DARKALG = 'FRAME'``: primary = a dark frame (DN) taken at the
+         header's ``INTTIME`` (ms) and ``CCDT`` (K), scaled the same way.
+FLAT     primary = normalized flat (dimensionless, mean 1 over good pixels;
+         includes the quadrant gains, as in the mission's flats)
+BADPIX   primary = uint8 map, non-zero = bad pixel
+LINEARITY binary table ``QUADRANT``, ``C0``..``C4``: linear DN =
+         sum(Ck * x**k), x = bias-subtracted raw DN, quadrants as NAVBIAS1..4
+RADCAL   binary table ``FILTER``, ``WAVELEN`` (nm), ``RADCALV``
+         (W m-2 sr-1 um-1 per DN/s), ``IOFCALV`` (solar radiance at 1 AU,
+         W m-2 sr-1 um-1)
+======== ===================================================================
+
+:func:`synthetic_reference_set` writes (once, deterministically) the reference
+set of etalon's synthetic instrument, the same arrays the NAV truth simulator
+(:mod:`etalon.ccd.simulate`) builds its frames with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from etalon import __version__
+from etalon.data import data_path
+from etalon.fileio import EtalonInputError, atomic_output, require_file
+from etalon.nav.archive import NAV_TO_SCIENCE
+
+__all__ = [
+    "BadPixelReference",
+    "DarkReference",
+    "FlatReference",
+    "LinearityReference",
+    "RadcalReference",
+    "ReferenceSet",
+    "SyntheticInstrument",
+    "load_bad_pixels",
+    "load_dark",
+    "load_flat",
+    "load_linearity",
+    "load_radcal",
+    "reference_instrument",
+    "synthetic_instrument",
+    "synthetic_reference_set",
+    "write_reference_set",
+]
+
+#: units of the RADCAL table columns (TUNIT strings)
+RADCALV_UNIT = "W/(m**2 sr um)/(DN/s)"
+IOFCALV_UNIT = "W/(m**2 sr um)"
+
+#: version of the synthetic reference set (bump when its content changes)
+SYNTHETIC_VERSION = 1
+
+_SEEDS = {"MRIVIS": 5101, "HRIVIS": 5102, "ITSVIS": 5103}
+
+
+def reference_instrument(instrument: str) -> str:
+    """The science instrument whose references serve ``instrument`` (NAVMRI -> MRIVIS)."""
+    name = str(instrument).strip().upper()
+    return NAV_TO_SCIENCE.get(name, name)
+
+
+# --------------------------------------------------------------------------- data classes
+@dataclass(frozen=True)
+class DarkReference:
+    """A dark model or frame (see module docstring).
+
+    Attributes
+    ----------
+    rate : numpy.ndarray
+        MODEL: dark rate at ``t_ref_k``, DN/s. FRAME: the dark frame, DN.
+    offset : numpy.ndarray or None
+        MODEL: zero-exposure dark, DN. FRAME: None.
+    algorithm : str
+        ``"MODEL"`` or ``"FRAME"``.
+    t_ref_k : float
+        MODEL: temperature of ``rate``; FRAME: the frame's CCDT, K.
+    doubling_k : float
+        Temperature rise that doubles the dark rate, K.
+    inttime_ms : float or None
+        FRAME: the frame's integration time, ms.
+    name : str
+        File name (for DARKFN and HISTORY).
+    """
+
+    rate: np.ndarray
+    offset: np.ndarray | None
+    algorithm: str
+    t_ref_k: float
+    doubling_k: float
+    inttime_ms: float | None = None
+    name: str = ""
+
+    def scale(self, inttime_ms: float, ccdt_k: float) -> float:
+        """Factor applied to ``rate``: seconds (MODEL) or frame ratio (FRAME) times temperature."""
+        temperature = 2.0 ** ((ccdt_k - self.t_ref_k) / self.doubling_k)
+        if self.algorithm == "FRAME":
+            return float(inttime_ms / self.inttime_ms * temperature)
+        return float(inttime_ms / 1000.0 * temperature)
+
+    def dark_dn(self, inttime_ms: float, ccdt_k: float) -> np.ndarray:
+        """The dark (DN) of an image of ``inttime_ms`` at CCD temperature ``ccdt_k``."""
+        dark = self.rate * np.float32(self.scale(inttime_ms, ccdt_k))
+        return dark if self.offset is None else dark + self.offset
+
+
+@dataclass(frozen=True)
+class FlatReference:
+    """Normalized flat field (dimensionless) and its file name."""
+
+    flat: np.ndarray
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class BadPixelReference:
+    """Bad pixel map (bool, True = bad) and its file name."""
+
+    bad: np.ndarray
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class LinearityReference:
+    """Linearity coefficients, ``coefficients[q - 1, k]`` for quadrant q, power k."""
+
+    coefficients: np.ndarray
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class RadcalReference:
+    """Radiometric constants per filter: ``{filter: (wavelength_nm, radcalv, iofcalv)}``."""
+
+    constants: dict[str, tuple[float, float, float]]
+    name: str = ""
+
+    def lookup(self, filter_name: str) -> tuple[float, float, float]:
+        """(wavelength nm, RADCALV, IOFCALV) of ``filter_name``; KeyError when absent."""
+        return self.constants[str(filter_name).strip().upper()]
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """Paths of the reference files of one instrument (None: not available)."""
+
+    instrument: str
+    dark: Path | None = None
+    flat: Path | None = None
+    badpix: Path | None = None
+    linearity: Path | None = None
+    radcal: Path | None = None
+
+    def paths(self) -> dict[str, Path | None]:
+        """``{kind: path}`` for the five kinds."""
+        return {"dark": self.dark, "flat": self.flat, "badpix": self.badpix,
+                "linearity": self.linearity, "radcal": self.radcal}
+
+
+# --------------------------------------------------------------------------- loaders
+def _open_reference(path, reftype: str, instrument: str | None):
+    p = require_file(path, f"{reftype.lower()} reference file")
+    try:
+        hdul = fits.open(p, mode="readonly", memmap=False)
+    except OSError as exc:
+        raise EtalonInputError(p, f"not a readable FITS file ({exc})") from exc
+    header = hdul[0].header
+    found = str(header.get("REFTYPE", "")).strip().upper()
+    if found != reftype:
+        hdul.close()
+        raise EtalonInputError(p, f"REFTYPE is {found or 'absent'!r}, expected {reftype!r}")
+    if instrument is not None:
+        want = reference_instrument(instrument)
+        have = reference_instrument(header.get("INSTRUME", ""))
+        if have != want:
+            hdul.close()
+            raise EtalonInputError(p, f"reference is for instrument {have or '?'!r}, "
+                                      f"the frame is {instrument!r} (needs {want!r})")
+    return p, hdul
+
+
+def _check_image(p: Path, data, shape, unit: str | tuple[str, ...], header) -> np.ndarray:
+    if data is None or np.ndim(data) != 2:
+        raise EtalonInputError(p, "primary HDU holds no 2-D image")
+    if shape is not None and tuple(data.shape) != tuple(shape):
+        raise EtalonInputError(p, f"reference shape {tuple(data.shape)} differs from the "
+                                  f"image shape {tuple(shape)}")
+    units = (unit,) if isinstance(unit, str) else unit
+    found = str(header.get("BUNIT", "")).strip()
+    if found not in units:
+        raise EtalonInputError(p, f"BUNIT is {found!r}, expected {' or '.join(map(repr, units))}")
+    return np.array(data)
+
+
+def load_dark(path, instrument: str | None = None, shape=None) -> DarkReference:
+    """Read a DARK reference (MODEL or FRAME); check instrument, shape and units."""
+    p, hdul = _open_reference(path, "DARK", instrument)
+    with hdul:
+        h = hdul[0].header
+        algorithm = str(h.get("DARKALG", "MODEL")).strip().upper()
+        if algorithm not in ("MODEL", "FRAME"):
+            raise EtalonInputError(p, f"DARKALG must be MODEL or FRAME, got {algorithm!r}")
+        try:
+            doubling = float(h["DARKDBLT"])
+            if algorithm == "MODEL":
+                t_ref, inttime = float(h["DARKTREF"]), None
+            else:
+                t_ref, inttime = float(h["CCDT"]), float(h["INTTIME"])
+        except KeyError as exc:
+            raise EtalonInputError(p, f"keyword {exc} missing from the dark reference") from exc
+        if algorithm == "MODEL":
+            rate = _check_image(p, hdul[0].data, shape, "DN/s", h).astype(np.float32)
+            if "OFFSET" not in hdul:
+                raise EtalonInputError(p, "MODEL dark needs an OFFSET extension (DN)")
+            offset = _check_image(p, hdul["OFFSET"].data, shape, "DN",
+                                  hdul["OFFSET"].header).astype(np.float32)
+        else:
+            rate = _check_image(p, hdul[0].data, shape, "DN", h).astype(np.float32)
+            offset = None
+    return DarkReference(rate=rate, offset=offset, algorithm=algorithm, t_ref_k=t_ref,
+                         doubling_k=doubling, inttime_ms=inttime, name=p.name)
+
+
+def load_flat(path, instrument: str | None = None, shape=None) -> FlatReference:
+    """Read a FLAT reference; check instrument, shape, unit (dimensionless) and values."""
+    p, hdul = _open_reference(path, "FLAT", instrument)
+    with hdul:
+        flat = _check_image(p, hdul[0].data, shape, ("", "dimensionless"),
+                            hdul[0].header).astype(np.float32)
+    if not np.all(np.isfinite(flat)):
+        raise EtalonInputError(p, "flat holds non-finite values")
+    return FlatReference(flat=flat, name=p.name)
+
+
+def load_bad_pixels(path, instrument: str | None = None, shape=None) -> BadPixelReference:
+    """Read a BADPIX reference (non-zero = bad); check instrument and shape."""
+    p, hdul = _open_reference(path, "BADPIX", instrument)
+    with hdul:
+        bad = _check_image(p, hdul[0].data, shape, ("", "N/A"), hdul[0].header) != 0
+    return BadPixelReference(bad=bad, name=p.name)
+
+
+def load_linearity(path, instrument: str | None = None) -> LinearityReference:
+    """Read a LINEARITY reference: four quadrants, coefficients C0..C4 (DN)."""
+    p, hdul = _open_reference(path, "LINEARITY", instrument)
+    with hdul:
+        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+            raise EtalonInputError(p, "linearity reference needs a binary table extension")
+        if str(hdul[0].header.get("BUNIT", "")).strip() != "DN":
+            raise EtalonInputError(p, "linearity reference BUNIT must be 'DN'")
+        table = Table.read(hdul[1])
+    names = ["QUADRANT", *(f"C{k}" for k in range(5))]
+    if not set(names) <= set(table.colnames):
+        raise EtalonInputError(p, f"linearity table needs columns {', '.join(names)}")
+    if sorted(int(q) for q in table["QUADRANT"]) != [1, 2, 3, 4]:
+        raise EtalonInputError(p, "linearity table needs exactly one row per quadrant 1..4")
+    coefficients = np.zeros((4, 5))
+    for row in table:
+        coefficients[int(row["QUADRANT"]) - 1] = [float(row[f"C{k}"]) for k in range(5)]
+    return LinearityReference(coefficients=coefficients, name=p.name)
+
+
+def load_radcal(path, instrument: str | None = None) -> RadcalReference:
+    """Read a RADCAL reference table (FILTER, WAVELEN nm, RADCALV, IOFCALV)."""
+    p, hdul = _open_reference(path, "RADCAL", instrument)
+    with hdul:
+        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+            raise EtalonInputError(p, "RADCAL reference needs a binary table extension")
+        table = hdul[1]
+        names = [c.name for c in table.columns]
+        need = ("FILTER", "WAVELEN", "RADCALV", "IOFCALV")
+        if not set(need) <= set(names):
+            raise EtalonInputError(p, f"RADCAL table needs columns {', '.join(need)}")
+        units = {"WAVELEN": "nm", "RADCALV": RADCALV_UNIT, "IOFCALV": IOFCALV_UNIT}
+        for col, unit in units.items():
+            found = table.columns[col].unit
+            if (found or "").replace(" ", "") != unit.replace(" ", ""):
+                raise EtalonInputError(p, f"RADCAL column {col} unit is {found!r}, "
+                                          f"expected {unit!r}")
+        rows = table.data
+        constants = {str(f).strip().upper(): (float(w), float(r), float(i)) for f, w, r, i in
+                     zip(rows["FILTER"], rows["WAVELEN"], rows["RADCALV"], rows["IOFCALV"])}
+    return RadcalReference(constants=constants, name=p.name)
+
+
+# --------------------------------------------------------------------------- synthetic set
+@dataclass(frozen=True)
+class SyntheticInstrument:
+    """etalon's synthetic CCD: the truth the NAV simulator uses and the reference set shows.
+
+    Illustrative values, not the mission's: gain (e-/DN), read noise (Klaasen et
+    al. 2008 quote ~1 DN), dark model, flat with the quadrant gains, bad
+    pixels, nonlinearity per quadrant, RADCAL per filter.
+    """
+
+    instrument: str
+    gain_e_per_dn: float
+    read_noise_dn: float
+    dark_rate: np.ndarray = field(repr=False)
+    dark_offset: np.ndarray = field(repr=False)
+    dark_t_ref_k: float
+    dark_doubling_k: float
+    flat: np.ndarray = field(repr=False)
+    bad: np.ndarray = field(repr=False)
+    linearity: np.ndarray = field(repr=False)
+    radcal: dict[str, tuple[float, float, float]] = field(repr=False)
+
+
+#: illustrative MRI/HRI/ITS filters: name -> (centre nm, half width nm, RADCALV)
+_FILTERS = {
+    "CLEAR1": (650.0, 250.0, 8.7e-5),
+    "CLEAR6": (650.0, 250.0, 8.7e-5),
+    "OH": (309.0, 3.0, 2.4e-2),
+    "UVCONT": (345.0, 3.0, 1.1e-2),
+    "CN": (387.0, 3.0, 6.5e-3),
+    "C2": (514.0, 5.0, 2.0e-3),
+    "GRNCONT": (526.0, 3.0, 3.1e-3),
+    "RED": (750.0, 50.0, 3.0e-4),
+    "IR": (950.0, 50.0, 1.2e-3),
+}
+
+
+def _solar_radiance_1au(center_nm: float, half_width_nm: float) -> float:
+    """Mean Wehrli (1985) solar irradiance over the band / pi, W m-2 sr-1 um-1 at 1 AU."""
+    table = np.loadtxt(data_path("lunar_model", "wehrli_1985_solar_spectrum.csv"),
+                       delimiter=",", skiprows=1)
+    nm, irradiance = table[:, 0], table[:, 1] * 1000.0  # W m-2 nm-1 -> W m-2 um-1
+    band = (nm >= center_nm - half_width_nm) & (nm <= center_nm + half_width_nm)
+    value = irradiance[band].mean() if band.any() else np.interp(center_nm, nm, irradiance)
+    return float(value / np.pi)
+
+
+@lru_cache(maxsize=4)
+def synthetic_instrument(instrument: str = "NAVMRI", shape: tuple[int, int] = (1008, 1008)
+                         ) -> SyntheticInstrument:
+    """The synthetic instrument of ``instrument`` (deterministic, cached).
+
+    Parameters
+    ----------
+    instrument : str
+        NAVMRI/MRIVIS, NAVHRI/HRIVIS or NAVITS/ITSVIS (one seed per CCD).
+    shape : (int, int)
+        Image shape (the 1008 x 1008 NAV image by default).
+    """
+    name = reference_instrument(instrument)
+    if name not in _SEEDS:
+        raise ValueError(f"no synthetic instrument for {instrument!r} (known: {sorted(_SEEDS)})")
+    rng = np.random.default_rng(_SEEDS[name])
+    ny, nx = shape
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    r2 = ((yy - ny / 2) ** 2 + (xx - nx / 2) ** 2) / ((ny / 2) ** 2 + (nx / 2) ** 2)
+    # flat: vignetting, pixel response non-uniformity, quadrant gains, dust donuts
+    flat = (1.0 - 0.06 * r2) * (1.0 + 0.01 * rng.standard_normal(shape))
+    gains = (1.00, 0.97, 1.025, 0.985)
+    half_y, half_x = ny // 2, nx // 2
+    flat[half_y:, :half_x] *= gains[0]
+    flat[:half_y, :half_x] *= gains[1]
+    flat[half_y:, half_x:] *= gains[2]
+    flat[:half_y, half_x:] *= gains[3]
+    for _ in range(4):
+        cy, cx = rng.uniform(0.1, 0.9, 2) * (ny, nx)
+        radius = rng.uniform(0.015, 0.03) * nx
+        ring = np.abs(np.hypot(yy - cy, xx - cx) - radius) < 0.004 * nx
+        flat[ring] *= 0.96
+    # bad pixels: hot, dead, a partly dead column
+    n = ny * nx
+    hot = np.zeros(n, bool)
+    hot[rng.choice(n, size=n // 1000, replace=False)] = True
+    dead = np.zeros(n, bool)
+    dead[rng.choice(n, size=n // 3000, replace=False)] = True
+    hot, dead = hot.reshape(shape), dead.reshape(shape) & ~hot.reshape(shape)
+    column = int(0.7 * nx)
+    dead[int(0.1 * ny):int(0.4 * ny), column] = True
+    flat[dead] = 0.02
+    good = ~(hot | dead)
+    flat /= flat[good].mean()
+    # dark: gradient, warm pixels (not bad), hot pixels (bad), zero-exposure offset
+    rate = 0.6 + 0.3 * yy / ny
+    warm = (rng.random(shape) < 0.01) & good
+    rate[warm] += rng.uniform(5.0, 30.0, warm.sum())
+    rate[hot] += np.exp(rng.uniform(np.log(50.0), np.log(2000.0), hot.sum()))
+    offset = 1.5 + 0.8 * xx / nx + 0.05 * rng.standard_normal(shape)
+    # nonlinearity per quadrant: linear = x + c2 x^2 + c3 x^3 (x: bias-subtracted DN)
+    c2 = rng.uniform(0.8e-6, 1.6e-6, 4)
+    c3 = rng.uniform(0.5e-11, 2.0e-11, 4)
+    linearity = np.zeros((4, 5))
+    linearity[:, 1] = 1.0
+    linearity[:, 2] = c2
+    linearity[:, 3] = c3
+    radcal = {f: (c, _FILTERS[f][2], _solar_radiance_1au(c, w)) for f, (c, w, _) in
+              _FILTERS.items()}
+    return SyntheticInstrument(
+        instrument=name, gain_e_per_dn=28.0, read_noise_dn=1.0,
+        dark_rate=rate.astype(np.float32), dark_offset=offset.astype(np.float32),
+        dark_t_ref_k=180.0, dark_doubling_k=6.0, flat=flat.astype(np.float32),
+        bad=(hot | dead), linearity=linearity, radcal=radcal)
+
+
+def _reference_header(reftype: str, instrument: str, unit: str, description: str) -> fits.Header:
+    h = fits.Header()
+    h["REFTYPE"] = (reftype, "etalon calibration reference type")
+    h["INSTRUME"] = (instrument, "Instrument (science CCD) this reference describes")
+    h["BUNIT"] = (unit, "Physical units of the primary array")
+    h["ORIGIN"] = ("etalon synthetic", "Illustrative synthetic reference, not mission data")
+    h["REFVERS"] = (SYNTHETIC_VERSION, "version of etalon's synthetic reference set")
+    h["ETALONV"] = (__version__, "etalon package version")
+    h.add_comment(description)
+    return h
+
+
+def write_reference_set(inst: SyntheticInstrument, directory: str | os.PathLike[str]
+                        ) -> ReferenceSet:
+    """Write the five reference files of ``inst`` into ``directory`` (atomically)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    stem = f"etalon_synth_{inst.instrument}_v{SYNTHETIC_VERSION}"
+    paths = {k: d / f"{stem}_{k}.fits" for k in ("dark", "flat", "badpix", "linearity", "radcal")}
+
+    h = _reference_header("DARK", inst.instrument, "DN/s", "dark rate at DARKTREF; OFFSET = "
+                          "zero-exposure dark (DN)")
+    h["DARKALG"] = ("MODEL", "OFFSET + rate*t*2**((CCDT-DARKTREF)/DARKDBLT)")
+    h["DARKTREF"] = (inst.dark_t_ref_k, "[K] reference CCD temperature of the rate")
+    h["DARKDBLT"] = (inst.dark_doubling_k, "[K] temperature rise doubling the dark rate")
+    offset_header = fits.Header()
+    offset_header["BUNIT"] = "DN"
+    _write(paths["dark"], [fits.PrimaryHDU(inst.dark_rate, h),
+                           fits.ImageHDU(inst.dark_offset, offset_header, name="OFFSET")])
+    _write(paths["flat"], [fits.PrimaryHDU(inst.flat, _reference_header(
+        "FLAT", inst.instrument, "dimensionless", "normalized flat incl. quadrant gains"))])
+    _write(paths["badpix"], [fits.PrimaryHDU(inst.bad.astype(np.uint8), _reference_header(
+        "BADPIX", inst.instrument, "N/A", "bad pixel map, 1 = bad"))])
+    lin = Table({"QUADRANT": np.arange(1, 5, dtype=np.int16),
+                 **{f"C{k}": inst.linearity[:, k] for k in range(5)}})
+    lin.meta["COMMENT"] = ["linear DN = sum Ck x**k, x = bias-subtracted raw DN"]
+    _write(paths["linearity"], [fits.PrimaryHDU(header=_reference_header(
+        "LINEARITY", inst.instrument, "DN", "linearity polynomial per quadrant (NAVBIAS order)")),
+        fits.table_to_hdu(lin)])
+    filters = sorted(inst.radcal)
+    columns = [
+        fits.Column("FILTER", "16A", array=np.array(filters)),
+        fits.Column("WAVELEN", "D", unit="nm", array=[inst.radcal[f][0] for f in filters]),
+        fits.Column("RADCALV", "D", unit=RADCALV_UNIT, array=[inst.radcal[f][1] for f in filters]),
+        fits.Column("IOFCALV", "D", unit=IOFCALV_UNIT, array=[inst.radcal[f][2] for f in filters]),
+    ]
+    _write(paths["radcal"], [fits.PrimaryHDU(header=_reference_header(
+        "RADCAL", inst.instrument, "N/A", "illustrative RADCAL; IOFCALV from Wehrli 1985 / pi")),
+        fits.BinTableHDU.from_columns(columns, name="RADCAL")])
+    return ReferenceSet(instrument=inst.instrument, **paths)
+
+
+def _write(path: Path, hdus: list) -> None:
+    with atomic_output(path) as tmp:
+        fits.HDUList(hdus).writeto(tmp, overwrite=True, output_verify="exception")
+
+
+def default_reference_directory() -> Path:
+    """Where the synthetic set is generated: ``$ETALON_CACHE`` or ``~/.cache/etalon``."""
+    base = os.environ.get("ETALON_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "etalon")
+    return Path(base) / "ccd-reference"
+
+
+def synthetic_reference_set(instrument: str = "NAVMRI",
+                            directory: str | os.PathLike[str] | None = None) -> ReferenceSet:
+    """The synthetic reference set of ``instrument``, generated on first use.
+
+    Files already present with the current version are reused (the content is
+    deterministic), so concurrent workers may call this safely.
+    """
+    inst = synthetic_instrument(instrument)
+    d = Path(directory) if directory is not None else default_reference_directory()
+    stem = f"etalon_synth_{inst.instrument}_v{SYNTHETIC_VERSION}"
+    paths = {k: d / f"{stem}_{k}.fits" for k in ("dark", "flat", "badpix", "linearity", "radcal")}
+    if all(p.exists() for p in paths.values()):
+        return ReferenceSet(instrument=inst.instrument, **paths)
+    return write_reference_set(inst, d)

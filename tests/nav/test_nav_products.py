@@ -1,0 +1,99 @@
+"""NAV FITS products and the ``etalon nav decode`` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from etalon.cli import main
+from etalon.frame import read_frame
+from etalon.nav.decode import decode
+from etalon.nav.products import decode_to_fits, nav_to_frame
+from etalon.nav.simulate import simulate_nav_file
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_nav_file("NAVITS", 9000385, seed=4, lost=2, garbage=1, truncate=True)
+
+
+def test_cli_writes_the_fits_described(sim, tmp_path, capsys):
+    raw = sim.write(tmp_path)
+    before = raw.read_bytes()
+    out = tmp_path / "out" / "its.fits"
+    assert main(["nav", "decode", str(raw), "-o", str(out), "--no-progress"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert raw.read_bytes() == before
+    t, h = sim.truth, sim.truth.header
+    with fits.open(out) as hdul:
+        assert [x.name for x in hdul] == ["PRIMARY", "FLAGS", "SNIPS"]
+        hdr = hdul[0].header
+        assert hdr["BITPIX"] == 16 and hdr["BZERO"] == 32768
+        assert hdul[0].data.dtype == np.uint16
+        np.testing.assert_array_equal(hdul[0].data, t.image)
+        np.testing.assert_array_equal((hdul["FLAGS"].data & 2) != 0, t.missing)
+        assert hdul["FLAGS"].data.dtype == np.uint8
+        snips = hdul["SNIPS"].data
+    assert (hdr["MISSION"], hdr["OBSERVAT"], hdr["INSTRUME"]) == ("DEEP IMPACT", "IMPACTOR S/C", "NAVITS")
+    assert hdr["EXPID"] == 9000385 and isinstance(hdr["EXPID"], int)
+    assert (hdr["OBJECT"], hdr["TARGETID"]) == ("9P/TEMPEL 1", 1000093)
+    assert hdr["FNORIG"] == sim.name and hdr["FNINSTRM"] == "I" and hdr["FNKIND"] == "AutoNav"
+    fn_doy = int(sim.name.split("_")[4][:3])  # NAV_AI_<id>.bin_<YYYY>_<DOY>T...
+    assert hdr["FNDOY"] == fn_doy and hdr["FNYEAR"] == 2005
+    assert hdr["BORERA"] == pytest.approx(np.degrees(h.ra), abs=1e-12)
+    assert hdr["BOREDEC"] == pytest.approx(np.degrees(h.dec), abs=1e-12)
+    assert hdr["TWIST"] == pytest.approx(np.degrees(h.twist), abs=1e-12)
+    assert hdr["CELESTN"] == pytest.approx((270 - np.degrees(h.twist)) % 360, abs=1e-12)
+    assert hdr["PSEUDOET"] == h.pseudo_et and hdr["EXPSRDRT"] == h.exposure
+    assert (hdr["CENTLINE"], hdr["CENTPIX"]) == (h.centroid_line, h.centroid_pixel)
+    assert "0-based" in hdr.comments["CENTPIX"]
+    assert (hdr["DETECTOR"], hdr["COMPRESS"], hdr["IMGNUM"]) == (1, 0, 1)
+    assert hdr["NPKTUSED"] == t.packets_delivered
+    assert hdr["NPKTREJ"] == 2 and hdr["NBYTSKIP"] == t.bytes_skipped
+    assert hdr["NMISSING"] == int(t.missing.sum()) and hdr["NCONFLCT"] == 0 and hdr["NOVERLAP"] == 0
+    assert hdr["ETALONV"] and any("nav decode" in str(x) for x in hdr["HISTORY"])
+    delivered_snips = set(t.packets["snip"][t.packets["delivered"]].tolist())
+    assert len(snips) == len(delivered_snips) and snips["n_packets"].sum() == t.packets_delivered
+
+
+def test_function_and_frame_round_trip(sim, tmp_path):
+    raw = sim.write(tmp_path)
+    out = decode_to_fits(raw, tmp_path / "x.fits")
+    frame = read_frame(out)
+    np.testing.assert_array_equal(frame.data, sim.truth.image)
+    assert frame.snips is not None and frame.snips["n_packets"].sum() == sim.truth.packets_delivered
+    again = nav_to_frame(decode(raw))
+    assert again.header["EXPID"] == frame.header["EXPID"]
+    assert [k for k in again.header if k.startswith("FN")] == [k for k in frame.header if k.startswith("FN")]
+
+
+def test_unparseable_name_still_decodes_without_expid(sim, tmp_path):
+    raw = tmp_path / "telemetry_dump.bin"
+    raw.write_bytes(sim.raw)
+    frame = read_frame(decode_to_fits(raw, tmp_path / "y.fits"))
+    assert frame.header["INSTRUME"] == "NAVITS" and "EXPID" not in frame.header
+    assert frame.header["FNSTATUS"].endswith("FAILED") and frame.header["FNORIG"] == raw.name
+
+
+def test_cli_batch_writes_good_lists_broken_exits_nonzero(tmp_path, capsys):
+    good = [simulate_nav_file(inst, 9000400 + i, seed=i).write(tmp_path)
+            for i, inst in enumerate(["NAVHRI", "NAVMRI"])]
+    broken = tmp_path / "NAV_OM_9000999.bin_2005_185T03_38_58.000"
+    broken.write_bytes(b"\x00" * 5000)
+    missing = tmp_path / "NAV_OM_9000998.bin_2005_185T03_38_58.000"
+    outdir = tmp_path / "fits"
+    code = main(["nav", "decode", str(good[0]), str(broken), str(good[1]), str(missing),
+                 "--output-dir", str(outdir), "--no-progress"])
+    assert code != 0
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(g.name + ".fits" for g in good)
+    assert f"FAILED {broken}" in captured.err and "no valid NAV packet" in captured.err
+    assert f"FAILED {missing}" in captured.err and "2 of 4 file(s) failed" in captured.err
+    assert not [p for p in outdir.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_cli_refuses_one_output_for_several_files(tmp_path):
+    with pytest.raises(SystemExit) as err:
+        main(["nav", "decode", "a", "b", "-o", str(tmp_path / "x.fits")])
+    assert err.value.code == 2
