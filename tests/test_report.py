@@ -95,6 +95,7 @@ def test_report_command_end_to_end(notebook_dir, tmp_path, capsys):
     summary = json.loads((out / "index.json").read_text())
     runs = {r["name"]: r for r in summary["notebooks"]}
     assert runs["10_square"]["status"] == "ok"
+    assert runs["10_square"]["title"] == "test notebook"
     assert runs["10_square"]["records"] == [{"name": "square", "value": 32.0, "unit": "DN"}]
     assert runs["10_square"]["parameters"] == {"n": 4, "scale": 2.0, "label": None}
     assert runs["20_fails"]["status"] == "rejected"

@@ -46,12 +46,15 @@ __all__ = [
     "FLAG_OUTLIERS",
     "FLAG_PHASE_RANGE",
     "FLAG_SHOT_UNKNOWN",
+    "SEVIRI_SRF",
     "ChannelData",
     "ChannelMeasurement",
+    "add_model",
     "measure_channel",
     "measure_file",
     "measure_files",
     "read_channels",
+    "rows_to_table",
     "write_measurement_table",
 ]
 

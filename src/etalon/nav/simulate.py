@@ -31,7 +31,8 @@ from etalon.nav.decode import NavHeader
 from etalon.nav.filename import format_nav_filename
 
 __all__ = ["DAMAGE_MODES", "LAYOUTS", "NavTruth", "SimulatedNavFile", "encode_packets",
-           "simulate_nav_file", "simulate_scene", "write_simulated_sequence"]
+           "simulate_nav_file", "simulate_scene", "simulate_sequence",
+           "write_simulated_sequence"]
 
 #: snip layouts: AutoNav-like snips, the same plus overlapping snips, the whole frame
 LAYOUTS = ("autonav", "overlap", "full")
@@ -140,7 +141,8 @@ _PACKET_TRUTH_DTYPE = np.dtype([("snip", "i4"), ("start", "i8"), ("npix", "i4"),
 # --------------------------------------------------------------------------- scene
 
 def simulate_scene(instrument: str, rng: np.random.Generator, *, n_stars: int = 40,
-                   nucleus_peak_dn: float = 9000.0) -> tuple[np.ndarray, tuple[float, float]]:
+                   nucleus_peak_dn: float = 9000.0,
+                   stars: list | None = None) -> tuple[np.ndarray, tuple[float, float]]:
     """A synthetic encounter frame in DN, science orientation.
 
     Components (DN): the quadrant bias of ``load_bias_table()[instrument]``
@@ -156,6 +158,9 @@ def simulate_scene(instrument: str, rng: np.random.Generator, *, n_stars: int = 
         uint16 (1008, 1008).
     nucleus : (float, float)
         Nucleus centre (line, pixel), science array, 0-based.
+
+    ``stars``, when a list, receives ``(line, pixel, peak)`` of every star
+    (science array, 0-based; DN).
     """
     shape = fmt.FRAME_SHAPE
     lines, pixels = np.indices(shape, dtype=np.float64)
@@ -172,6 +177,8 @@ def simulate_scene(instrument: str, rng: np.random.Generator, *, n_stars: int = 
     for _ in range(n_stars):
         sl, sp = rng.uniform(8, shape[0] - 8), rng.uniform(8, shape[1] - 8)
         peak = rng.uniform(150, 9000)
+        if stars is not None:
+            stars.append((sl, sp, peak))
         l0, p0 = int(sl) - 6, int(sp) - 6
         sub_l, sub_p = lines[l0:l0 + 13, p0:p0 + 13], pixels[l0:l0 + 13, p0:p0 + 13]
         signal[l0:l0 + 13, p0:p0 + 13] += peak * np.exp(
@@ -185,18 +192,24 @@ def simulate_scene(instrument: str, rng: np.random.Generator, *, n_stars: int = 
 # --------------------------------------------------------------------------- snips
 
 def _autonav_snips(raw_scene: np.ndarray, nucleus_raw: tuple[float, float], rng,
-                   n_star_snips: int) -> list[tuple[int, int, int, int]]:
-    """Nucleus snip plus small snips on bright spots, raw frame, non-overlapping."""
+                   n_star_snips: int, stars_raw=()) -> list[tuple[int, int, int, int]]:
+    """Nucleus snip plus small snips on the brightest stars, raw frame, non-overlapping."""
     h, w = raw_scene.shape
     cl, cp = nucleus_raw
     half_w, half_h = int(rng.integers(40, 56)), int(rng.integers(36, 50))
     snips = [(max(0, int(cp) - half_w), min(w - 1, int(cp) + half_w),
               max(0, int(cl) - half_h), min(h - 1, int(cl) + half_h))]
+    bright = sorted(stars_raw, key=lambda s: -s[2])
     tries = 0
     while len(snips) < 1 + n_star_snips and tries < 500:
-        tries += 1
         size = int(rng.integers(12, 25))
-        left, top = int(rng.integers(0, w - size)), int(rng.integers(0, h - size))
+        if tries < len(bright):
+            line, pixel = bright[tries][0], bright[tries][1]
+            left = int(np.clip(pixel - size // 2, 0, w - size))
+            top = int(np.clip(line - size // 2, 0, h - size))
+        else:
+            left, top = int(rng.integers(0, w - size)), int(rng.integers(0, h - size))
+        tries += 1
         rect = (left, left + size - 1, top, top + size - 1)
         if any(not (rect[1] < s[0] or s[1] < rect[0] or rect[3] < s[2] or s[3] < rect[2])
                for s in snips):
@@ -305,7 +318,8 @@ def simulate_nav_file(
         Seed of everything random (scene, snips, damage).
     layout : str
         ``"autonav"``: a nucleus snip (about 100 x 90 pixels) and
-        ``n_star_snips`` small non-overlapping snips (12 to 24 pixels square);
+        ``n_star_snips`` small non-overlapping snips (12 to 24 pixels square) on
+        the brightest stars;
         ``"overlap"``: the same plus 3 snips overlapping the first three;
         ``"full"``: the whole 1008 x 1008 frame as one snip (2,205 packets of
         up to 461 pixels: 2,204 full ones and one of 20).
@@ -340,7 +354,8 @@ def simulate_nav_file(
         raise ValueError(f"unknown layout {layout!r}: use one of {LAYOUTS}")
     rng = np.random.default_rng(seed)
     kind = kind or ("OpNav" if layout == "full" else "AutoNav")
-    scene, (cl_sci, cp_sci) = simulate_scene(instrument, rng)
+    stars: list = []
+    scene, (cl_sci, cp_sci) = simulate_scene(instrument, rng, stars=stars)
     raw_scene = fmt.science_to_raw(scene, instrument)
 
     # AutoNav centroid: near the nucleus centre, raw frame, float32
@@ -372,7 +387,8 @@ def simulate_nav_file(
     if layout == "full":
         snips = [(0, fmt.FRAME_SHAPE[1] - 1, 0, fmt.FRAME_SHAPE[0] - 1)]
     else:
-        snips = _autonav_snips(raw_scene, (c_line_raw, c_pixel_raw), rng, n_star_snips)
+        stars_raw = [(*fmt.raw_point_to_science(sl, sp, instrument), peak) for sl, sp, peak in stars]
+        snips = _autonav_snips(raw_scene, (c_line_raw, c_pixel_raw), rng, n_star_snips, stars_raw)
         if layout == "overlap":
             snips = _overlapping_snips(snips, rng)
     packets, info = encode_packets(raw_scene, snips, values, packet_pixels=packet_pixels, rng=rng)
@@ -431,8 +447,7 @@ def simulate_nav_file(
     return SimulatedNavFile(raw=raw_bytes, name=name, truth=truth)
 
 
-def write_simulated_sequence(
-    folder: str | os.PathLike[str],
+def simulate_sequence(
     n_files: int = 4,
     *,
     seed: int = 0,
@@ -442,24 +457,30 @@ def write_simulated_sequence(
     first_exposure_id: int = 9000380,
     start: Time | str = "2005-07-04T05:00:00",
     cadence_s: float = 60.0,
-) -> list[Path]:
-    """Write a sequence of simulated raw NAV files into ``folder``; return their paths.
+) -> list[SimulatedNavFile]:
+    """A sequence of simulated raw NAV files (bytes, names and truths, nothing written).
 
     File ``i`` uses ``instruments[i % len]``, ``layouts[i % len]``, the damage
     mode ``damages[i % len]`` (a key of :data:`DAMAGE_MODES`), exposure ID
     ``first_exposure_id + i``, observation time ``start + i * cadence_s`` and
-    seed ``seed + i``; its truth is that of :func:`simulate_nav_file` with the
-    same arguments.
+    seed ``seed + i``: it is :func:`simulate_nav_file` with those arguments.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     start = Time(start, scale="utc")
-    paths = []
-    for i in range(n_files):
-        sim = simulate_nav_file(
+    return [
+        simulate_nav_file(
             instruments[i % len(instruments)], first_exposure_id + i, seed + i,
             layout=layouts[i % len(layouts)], observed=start + TimeDelta(i * cadence_s, format="sec"),
             **DAMAGE_MODES[damages[i % len(damages)]],
         )
-        paths.append(sim.write(folder))
-    return paths
+        for i in range(n_files)
+    ]
+
+
+def write_simulated_sequence(folder: str | os.PathLike[str], n_files: int = 4, **options) -> list[Path]:
+    """Write :func:`simulate_sequence` ``(n_files, **options)`` into ``folder``; return the paths.
+
+    The truths are those of :func:`simulate_sequence` with the same arguments.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [sim.write(folder) for sim in simulate_sequence(n_files, **options)]

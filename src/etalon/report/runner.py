@@ -38,6 +38,7 @@ __all__ = [
     "default_notebook_dir",
     "ensure_kernel",
     "find_notebooks",
+    "notebook_title",
     "resolve_parameters",
     "run_notebook",
     "run_reports",
@@ -58,6 +59,7 @@ class NotebookRun:
 
     name: str
     source: str
+    title: str = ""
     status: str = "pending"
     duration_s: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -195,6 +197,17 @@ def ensure_kernel() -> str:
 
 
 # ---------------------------------------------------------------- one notebook
+def notebook_title(path: str | os.PathLike[str]) -> str:
+    """The first markdown heading of a notebook (``""`` when there is none)."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for line in "".join(cell.get("source", "")).splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
 def _export_html(executed: Path, target: Path, hide_code: bool) -> None:
     import nbformat
     from nbconvert import HTMLExporter
@@ -244,7 +257,8 @@ def run_notebook(
     declared = read_parameters(nb_path)
     effective = {name: p.default for name, p in declared.items()}
     effective.update(parameters)
-    run = NotebookRun(name=nb_path.stem, source=str(nb_path), parameters=effective)
+    run = NotebookRun(name=nb_path.stem, source=str(nb_path), title=notebook_title(nb_path),
+                      parameters=effective)
     if rejected:
         run.status, run.error = "rejected", rejected
         return run
@@ -362,7 +376,8 @@ def write_index(runs: Sequence[NotebookRun], output_dir: str | os.PathLike[str])
             status += f"<pre>{html.escape(r.error)}</pre>"
         if r.failing_cell:
             status += f"<pre>{html.escape(r.failing_cell)}</pre>"
-        rows.append(f"<tr><td>{link}{nb_link}</td><td>{status}</td><td>{r.duration_s:.1f} s</td>"
+        title = f"<br><small>{html.escape(r.title)}</small>" if r.title else ""
+        rows.append(f"<tr><td>{link}{nb_link}{title}</td><td>{status}</td><td>{r.duration_s:.1f} s</td>"
                     f"<td>{params}</td><td>{figures}</td></tr>")
     n_ok = sum(r.ok for r in runs)
     page = f"""<!DOCTYPE html>

@@ -1,0 +1,40 @@
+"""Fixtures of the calibration tests: simulated NAV frames, their calibration, references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from etalon.ccd.pipeline import Pipeline
+from etalon.ccd.simulate import simulate_nav_frame
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reference_cache(tmp_path_factory):
+    """Generate the synthetic reference set in a temporary folder, not in ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ETALON_CACHE", str(tmp_path_factory.mktemp("etalon-cache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def simulated():
+    """A default simulated NAV frame (3 snips, lost packets, 400 cosmic-ray tracks)."""
+    return simulate_nav_frame(11)
+
+
+@pytest.fixture(scope="session")
+def calibrated(simulated):
+    """The default pipeline's result on ``simulated``."""
+    return Pipeline.default().run(simulated.frame)
+
+
+def normalized_residuals(result, sim, select=None):
+    """(calibrated - truth) / sigma on clean pixels (no flag, no cosmic ray)."""
+    f = result.frame
+    clean = (f.flags == 0) & (sim.cosmic_dn == 0) & (f.snr != 0)
+    if select is not None:
+        clean &= select
+    sigma = np.abs(f.data[clean] / f.snr[clean])
+    return (f.data[clean] - sim.signal_dn[clean]) / sigma
