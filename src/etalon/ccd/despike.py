@@ -272,10 +272,20 @@ def _judge(work, var_padded, rows, cols, threshold, contrast, need, tolerance=0.
     ok &= np.isfinite(excess)
     if contrast > 0 and ok.any():
         idx = np.nonzero(ok)[0]
-        inner, _ = _nan_median(_gather(work, rows[idx], cols[idx], _RING8))
+        ring = _gather(work, rows[idx], cols[idx], _RING8)
+        inner, _ = _nan_median(ring)
         outer, _ = _nan_median(_gather(work, rows[idx], cols[idx], _RING16))
         lift = np.where(np.isnan(outer), 0.0, inner - outer)
-        ok[idx] = excess[idx] > contrast * np.maximum(lift, 0.0)
+        sharp = excess[idx] > contrast * np.maximum(lift, 0.0)
+        # beside a hole (fewer than 2 complete pairs) the neighbourhood is cut: a source
+        # whose core fell in the hole must not pass for a spike, so the brightest valid
+        # neighbour must itself stay near the outer level
+        cut = count[idx] < 2
+        if cut.any():
+            brightest = np.nanmax(np.where(np.isnan(ring[cut]), -np.inf, ring[cut]), axis=1)
+            base = np.where(np.isnan(outer[cut]), level[idx][cut], outer[cut])
+            sharp[cut] &= (centre[idx][cut] - base) > contrast * np.maximum(brightest - base, 0.0)
+        ok[idx] = sharp
     return ok
 
 

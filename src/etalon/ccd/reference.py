@@ -422,7 +422,7 @@ def _reference_header(reftype: str, instrument: str, unit: str, description: str
     h["REFTYPE"] = (reftype, "etalon calibration reference type")
     h["INSTRUME"] = (instrument, "Instrument (science CCD) this reference describes")
     h["BUNIT"] = (unit, "Physical units of the primary array")
-    h["ORIGIN"] = ("etalon synthetic", "Illustrative synthetic reference, not mission data")
+    h["ORIGIN"] = ("etalon synthetic", "illustrative, not mission data")
     h["REFVERS"] = (SYNTHETIC_VERSION, "version of etalon's synthetic reference set")
     h["ETALONV"] = (__version__, "etalon package version")
     h.add_comment(description)
