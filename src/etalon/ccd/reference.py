@@ -420,7 +420,7 @@ def synthetic_instrument(instrument: str = "NAVMRI", shape: tuple[int, int] = (1
 def _reference_header(reftype: str, instrument: str, unit: str, description: str) -> fits.Header:
     h = fits.Header()
     h["REFTYPE"] = (reftype, "etalon calibration reference type")
-    h["INSTRUME"] = (instrument, "Instrument (science CCD) this reference describes")
+    h["INSTRUME"] = (instrument, "Instrument (CCD) of this reference")
     h["BUNIT"] = (unit, "Physical units of the primary array")
     h["ORIGIN"] = ("etalon synthetic", "illustrative, not mission data")
     h["REFVERS"] = (SYNTHETIC_VERSION, "version of etalon's synthetic reference set")
