@@ -17,7 +17,7 @@ from etalon.nav import sclk
 
 simulate = pytest.importorskip("etalon.nav.simulate")
 
-START = "2005-07-04T05:39:30"
+START = "2005-07-04T05:44:30"  # the impact: science images at 05:44:34 UTC
 CADENCE = 2.0
 N_FILES = 6
 INSTRUMENTS = ("NAVMRI", "NAVHRI", "NAVITS")

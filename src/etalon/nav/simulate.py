@@ -290,6 +290,15 @@ def encode_packets(raw: np.ndarray, snips, header_values: dict, *,
 
 # --------------------------------------------------------------------------- one file
 
+def _pseudo_et(observed: Time, instrument: str) -> float:
+    """The pseudo-ET (s) the flight code writes for an observation at UTC ``observed``."""
+    from etalon.nav import sclk
+
+    tdb = sclk.utc_to_tdb(observed.utc.isot)
+    ticks = sclk.tdb_to_ticks(sclk.sclk_id_for(instrument), tdb)
+    return ticks / sclk.TICKS_PER_SECOND - sclk.NOMINAL_OFFSET_S
+
+
 def simulate_nav_file(
     instrument: str = "NAVMRI",
     exposure_id: int = 9000385,
@@ -339,7 +348,10 @@ def simulate_nav_file(
         OpNav for the full frame, AutoNav otherwise.
     observed : astropy.time.Time or str
         Observation time (UTC); the ground-received time of the file name is 8
-        to 20 minutes later, and the pseudo-ET is the TDB seconds past J2000.
+        to 20 minutes later, and the pseudo-ET is what the flight code wrote:
+        spacecraft clock ticks / 256 minus the nominal 64.184 s, the clock
+        being the instrument's (flyby -140 for HRI/MRI, impactor -70 for ITS,
+        converted with the bundled SPICE kernels).
     suffix : int
         Uniqueness suffix of the file name.
 
@@ -366,7 +378,7 @@ def simulate_nav_file(
     c_line_sci, c_pixel_sci = fmt.raw_point_to_science(c_line_raw, c_pixel_raw, instrument)
 
     observed = Time(observed, scale="utc")
-    pseudo_et = float((observed.tdb - Time("J2000", scale="tt").tdb).sec)
+    pseudo_et = _pseudo_et(observed, instrument)
     rate = float(np.float32(rng.normal(0, 2e-5)))
     values = {
         "centroid_pixel": c_pixel_raw, "centroid_line": c_line_raw, "pseudo_et": pseudo_et,
