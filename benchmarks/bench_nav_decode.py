@@ -2,7 +2,7 @@
 
 Three ways to turn the same bytes into pixels:
 
-* ``etalon``: :func:`etalon.nav.decode.decode` (validation, resync machinery,
+* ``etalon``: :func:`etalon.nav.decode` (validation, resync machinery,
   snips, quality map, science orientation, report);
 * ``plain``: the packet-by-packet decoder a user would write with ``struct``:
   unpack each header, unpack its pixels, copy them row segment by row segment
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from etalon.nav.decode import decode
+from etalon.nav.decoder import decode
 from etalon.nav.simulate import simulate_nav_file
 
 _HEADER = struct.Struct(">H f f d d d d f f f f i B B H H H H H H H H")

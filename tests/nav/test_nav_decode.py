@@ -10,7 +10,7 @@ import pytest
 
 from etalon.fileio import EtalonInputError
 from etalon.nav import format as fmt
-from etalon.nav.decode import NavDecodeError, decode
+from etalon.nav.decoder import NavDecodeError, decode
 from etalon.nav.simulate import DAMAGE_MODES, LAYOUTS, simulate_nav_file
 
 INSTRUMENTS = ("NAVHRI", "NAVMRI", "NAVITS")

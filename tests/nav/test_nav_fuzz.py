@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etalon.nav.decode import NavDecodeError, decode
+from etalon.nav.decoder import NavDecodeError, decode
 from etalon.nav.simulate import simulate_nav_file
 
 FUZZ = settings(max_examples=200, deadline=None, database=None,

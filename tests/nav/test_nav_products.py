@@ -8,7 +8,7 @@ from astropy.io import fits
 
 from etalon.cli import main
 from etalon.frame import read_frame
-from etalon.nav.decode import decode
+from etalon.nav.decoder import decode
 from etalon.nav.products import decode_to_fits, nav_to_frame
 from etalon.nav.simulate import simulate_nav_file
 

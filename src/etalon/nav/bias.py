@@ -21,13 +21,20 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+from astropy.io import fits
+from astropy.table import Table
 
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError, require_file
 
-__all__ = ["DEFAULT_BIAS_TABLE", "INSTRUMENTS", "bias_image", "load_bias_table", "quadrant_slices"]
+if TYPE_CHECKING:  # layout imports this module
+    from etalon.nav.layout import FrameLayout
+
+__all__ = ["DEFAULT_BIAS_TABLE", "INSTRUMENTS", "bias_image", "load_bias_table",
+           "overclock_bias_table", "quadrant_slices"]
 
 #: NAV instrument names as written in INSTRUME
 INSTRUMENTS = ("NAVHRI", "NAVMRI", "NAVITS")
@@ -88,3 +95,39 @@ def bias_image(biases: Biases, shape: tuple[int, int] = (1008, 1008)) -> np.ndar
     for n, sl in quadrant_slices(shape).items():
         img[sl] = biases[n - 1]
     return img
+
+
+def overclock_bias_table(frame: np.ndarray, header: fits.Header, layout: FrameLayout) -> Table:
+    """The ``NAVBIAS1..4`` keywords beside the serial overclock pixels of a frame.
+
+    A check of a pre-processed calibration frame: each quadrant's serial
+    overclock should hold its ``NAVBIASn`` bias.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        Calibration frame (``layout.frame_shape``), DN.
+    header : astropy.io.fits.Header
+        Its header, with ``NAVBIAS1``..``NAVBIAS4`` (DN).
+    layout : etalon.nav.layout.FrameLayout
+        Where the serial overclock sits.
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``quadrant`` (1..4), ``NAVBIAS (DN)`` and
+        ``serial overclock median (DN)``.
+
+    Raises
+    ------
+    KeyError
+        When a ``NAVBIASn`` keyword is missing.
+    """
+    quadrants = (1, 2, 3, 4)
+    data = np.asarray(frame, dtype=float)
+    return Table({
+        "quadrant": list(quadrants),
+        "NAVBIAS (DN)": [header[f"NAVBIAS{q}"] for q in quadrants],
+        "serial overclock median (DN)": [float(np.median(layout.serial_overclock(data, q)))
+                                         for q in quadrants],
+    })

@@ -2,7 +2,7 @@
 
 Source: Deep Impact Navigation Images Report (Science Data Center, 2006),
 sections 2.1 to 2.5, with the offsets, byte order and index base the project
-adopted in ``docs/nav-format.md``. The decoder (:mod:`etalon.nav.decode`), the
+adopted in ``docs/nav-format.md``. The decoder (:mod:`etalon.nav.decoder`), the
 simulator (:mod:`etalon.nav.simulate`) and the FITS writer take every layout
 fact from here.
 

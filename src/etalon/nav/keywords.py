@@ -27,26 +27,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from astropy.io import fits
+from astropy.table import Table
 
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError, require_file
 from etalon.nav.archive import NAV_TO_SCIENCE, stop_tdb
-from etalon.nav.sclk import read_csv_rows
+from etalon.nav.sclk import read_csv_rows, tdb_to_utc
 
 __all__ = [
     "CCDT_MISSING",
     "DEFAULT_SEQUENCE_TABLE",
     "MINIMUM_EXPOSURE_MS",
     "NO_FILTER",
+    "PREPROCESS_KEYWORDS",
+    "SUMMARY_KEYWORDS",
     "UNKNOWN_FILTER",
     "ScienceImage",
     "ScienceIndex",
     "SequenceTable",
     "filter_for",
+    "header_table",
     "integration_time_ms",
+    "keyword_table",
     "load_sequence_table",
     "nearest_science_image",
     "scan_science_folder",
+    "science_table",
 ]
 
 #: the 3.5 ms minimum exposure added to the commanded one
@@ -61,6 +67,19 @@ CCDT_MISSING = -9999.0
 DEFAULT_SEQUENCE_TABLE = data_path("nav", "sequence_example.csv")
 
 _FITS_SUFFIXES = (".fit", ".fits", ".fts")
+
+#: keywords pre-processing reads or writes, in reading order (identity, time, FILTER and
+#: INTTIME, CCDT, quadrant biases): the before / after comparison of one file
+PREPROCESS_KEYWORDS = (
+    "INSTRUME", "EXPID", "FNDOY", "PSEUDOET", "EXPSRDRT", "INTTIME", "FILTER", "IMGH001",
+    "SCLKID", "SCLKOFFS", "SCSTOP", "OBSENDDT", "OBSENDJD", "NOMSCT0", "CCDT", "DELTAT",
+    "CCDTFILE", "NAVBIAS1", "NAVBIAS2", "NAVBIAS3", "NAVBIAS4",
+)
+#: the keywords that tell pre-processed files apart, one column each in a summary table
+SUMMARY_KEYWORDS = (
+    "INSTRUME", "EXPID", "FILTER", "INTTIME", "SCSTOP", "OBSENDDT", "CCDT", "DELTAT",
+    "CCDTFILE", "NAVBIAS1", "NAVBIAS2", "NAVBIAS3", "NAVBIAS4",
+)
 
 
 # -------------------------------------------------------------------- INTTIME
@@ -252,3 +271,60 @@ def nearest_science_image(images: Sequence[ScienceImage], nav_instrument: str,
     if not same:
         return None
     return min(same, key=lambda s: (abs(s.stop_tdb - tdb), s.stop_tdb))
+
+
+# ---------------------------------------------------------------------- tables
+def science_table(images: Sequence[ScienceImage]) -> Table:
+    """The science images that can give CCDT: file, instrument, stop time, temperature.
+
+    Parameters
+    ----------
+    images : sequence of ScienceImage
+        E.g. ``scan_science_folder(folder).images``.
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``file`` (name only), ``INSTRUME``, ``stop UTC`` (ISO, ms),
+        ``stop TDB (s)`` (s past J2000, rounded to 0.1 ms) and ``CCDT (K)``.
+    """
+    return Table({"file": [Path(s.path).name for s in images],
+                  "INSTRUME": [s.instrument for s in images],
+                  "stop UTC": [tdb_to_utc(s.stop_tdb) for s in images],
+                  "stop TDB (s)": [round(s.stop_tdb, 4) for s in images],
+                  "CCDT (K)": [s.ccdt for s in images]})
+
+
+def keyword_table(before: fits.Header, after: fits.Header,
+                  keys: Sequence[str] = PREPROCESS_KEYWORDS) -> Table:
+    """Keyword values of one file before and after a processing step.
+
+    Parameters
+    ----------
+    before, after : astropy.io.fits.Header
+        The input and output headers.
+    keys : sequence of str
+        Keywords to show, in order (default :data:`PREPROCESS_KEYWORDS`).
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``keyword``, ``before``, ``after``; values as strings, ``-``
+        where the header lacks the keyword.
+    """
+    return Table({"keyword": list(keys),
+                  "before": [str(before.get(k, "-")) for k in keys],
+                  "after": [str(after.get(k, "-")) for k in keys]})
+
+
+def header_table(headers: Sequence[fits.Header],
+                 keys: Sequence[str] = SUMMARY_KEYWORDS) -> Table:
+    """One row per header, one column per keyword (None where a header lacks it).
+
+    Parameters
+    ----------
+    headers : sequence of astropy.io.fits.Header
+    keys : sequence of str
+        Column keywords, in order (default :data:`SUMMARY_KEYWORDS`).
+    """
+    return Table({k: [h.get(k) for h in headers] for k in keys})

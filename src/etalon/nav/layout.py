@@ -32,10 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from astropy.io import fits
+from astropy.table import Table
 
 from etalon.nav.bias import quadrant_slices
 
-__all__ = ["DEFAULT_LAYOUT", "FrameLayout"]
+__all__ = ["DEFAULT_LAYOUT", "FrameLayout", "region_table"]
 
 #: FITS keywords that record a layout in a product header
 _KEYWORDS = {
@@ -250,6 +251,33 @@ class FrameLayout:
         """A layout whose frame is just an image of ``shape`` (archive products)."""
         return cls(image_lines=shape[0], image_pixels=shape[1], serial_left=0, serial_right=0,
                    parallel_bottom=0, parallel_top=0)
+
+
+def region_table(layout: FrameLayout) -> Table:
+    """Where the image and each quadrant's serial overclock sit in the frame.
+
+    Parameters
+    ----------
+    layout : FrameLayout
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``region`` (``image``, ``serial overclock, quadrant 1``..``4``)
+        and ``frame pixels`` (inclusive row and column ranges, e.g.
+        ``rows 8..1015, cols 8..1015``).
+    """
+
+    def ranges(sl: tuple[slice, slice]) -> str:
+        rows, cols = sl
+        return f"rows {rows.start}..{rows.stop - 1}, cols {cols.start}..{cols.stop - 1}"
+
+    quadrants = (1, 2, 3, 4)
+    return Table({
+        "region": ["image", *[f"serial overclock, quadrant {q}" for q in quadrants]],
+        "frame pixels": [ranges(layout.image_slices()),
+                         *[ranges(layout.serial_overclock_slices(q)) for q in quadrants]],
+    })
 
 
 def _check_quadrant(quadrant: int) -> int:

@@ -380,7 +380,7 @@ def read_input(path: str | os.PathLike[str]) -> Frame:
     """Read a pre-processing input: a FITS frame (decoded NAV or archive) or a raw NAV file.
 
     Raw NAV telemetry (anything that does not start as FITS) is decoded with
-    :mod:`etalon.nav.decode` first.
+    :mod:`etalon.nav.decoder` first.
 
     Raises
     ------
@@ -394,7 +394,7 @@ def read_input(path: str | os.PathLike[str]) -> Frame:
         return as_native(read_fits_frame(p))
     try:
         from etalon.nav import products
-        from etalon.nav.decode import decode
+        from etalon.nav.decoder import decode
     except ImportError as exc:  # decoder not installed in this build
         raise EtalonInputError(p, f"not FITS, and the NAV decoder is unavailable ({exc})") from exc
     return products.nav_to_frame(decode(p), p.name)

@@ -1,6 +1,6 @@
 """Decoded NAV images as etalon frames and FITS files.
 
-:func:`nav_to_frame` turns a :class:`~etalon.nav.decode.NavImage` into an
+:func:`nav_to_frame` turns a :class:`~etalon.nav.decoder.NavImage` into an
 :class:`etalon.frame.Frame` (science orientation) with the header below;
 :func:`decode_to_fits` decodes a raw file and writes the FITS product
 atomically (temporary file, then rename; the raw file is only read).
@@ -35,7 +35,7 @@ from astropy.table import Table
 from etalon.fileio import EtalonInputError
 from etalon.frame import Frame, write_frame
 from etalon.nav import format as fmt
-from etalon.nav.decode import NavImage, decode
+from etalon.nav.decoder import NavImage, decode
 from etalon.nav.filename import NavFileName, NavFileNameError, parse_nav_filename
 from etalon.provenance import stamp_header
 

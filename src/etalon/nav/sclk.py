@@ -32,16 +32,22 @@ import csv
 import math
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError, require_file
 
+if TYPE_CHECKING:
+    from astropy.table import Table
+
 __all__ = [
     "DEFAULT_SCLK_ADJUST_TABLE",
+    "ArchiveTimeCheck",
     "FLYBY_SCLK_ID",
     "IMPACTOR_SCLK_ID",
     "NOMINAL_OFFSET_S",
@@ -49,6 +55,7 @@ __all__ = [
     "ImageTimes",
     "SclkAdjustTable",
     "SclkAdjustment",
+    "check_archive_times",
     "furnish_kernels",
     "image_times",
     "kernel_paths",
@@ -401,3 +408,84 @@ def image_times(pseudo_et: float, sclk_id: int, offset_s: float, inttime_ms: flo
         values[f"{name}_mjd"] = tdb_to_mjd_utc(t)
     return ImageTimes(sclk_id=sclk_id, pseudo_et=float(pseudo_et), offset_s=float(offset_s),
                       stop_ticks=stop_ticks, **values)
+
+
+# ------------------------------------------------------- check against the archive
+@dataclass(frozen=True)
+class ArchiveTimeCheck:
+    """etalon's time chain beside the times written in a real archive header.
+
+    Attributes
+    ----------
+    tdb_residual_ms : float
+        etalon's TDB of the mid-exposure clock ``NOMSCLK`` minus the header's
+        ``NOMTDBSC``, ms.
+    utc_residual_ms : float
+        etalon's UTC of ``NOMSCLK`` minus the header's ``NOMISCSC``, ms.
+    table : astropy.table.Table
+        Columns ``step``, ``etalon``, ``archive header``: clock string, ticks,
+        TDB, UTC of the mid-exposure, then stop clock, stop UTC, stop MJD and
+        start clock rebuilt from ``SCSTOP`` and ``INTTIME``.
+    """
+
+    tdb_residual_ms: float
+    utc_residual_ms: float
+    table: Table
+
+
+def check_archive_times(header: Mapping[str, Any]) -> ArchiveTimeCheck:
+    """Recompute the times of a Deep Impact archive header from its spacecraft clock.
+
+    The mid-exposure clock ``NOMSCLK`` goes through ticks, TDB (SPICE ``sct2e``)
+    and UTC; the stop clock ``SCSTOP`` through :func:`image_times` (nominal
+    offset), which also rebuilds the start from ``INTTIME``. The clock is that
+    of the header's ``INSTRUME`` (:func:`sclk_id_for`).
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header or mapping
+        Primary header of an archive science file, with ``INSTRUME``,
+        ``NOMSCLK``, ``NOMSCLKD``, ``NOMTDBSC``, ``NOMISCSC``, ``SCSTART``,
+        ``SCSTOP``, ``OBSENDDT``, ``OBSENDJD`` and ``INTTIME`` (ms).
+
+    Returns
+    -------
+    ArchiveTimeCheck
+        The residuals (ms) and the side-by-side table.
+
+    Raises
+    ------
+    KeyError
+        When one of those keywords is missing.
+
+    Examples
+    --------
+    >>> from astropy.io import fits
+    >>> from etalon.data import deep_impact_archive_files
+    >>> check = check_archive_times(fits.getheader(deep_impact_archive_files()[0]))
+    >>> abs(check.tdb_residual_ms) < 5
+    True
+    """
+    from astropy.table import Table
+
+    sclk_id = sclk_id_for(header["INSTRUME"])
+    ticks = sclk_string_to_ticks(sclk_id, header["NOMSCLK"])
+    tdb = ticks_to_tdb(sclk_id, ticks)
+    utc = tdb_to_utc(tdb, 6)
+    stop_ticks = sclk_string_to_ticks(sclk_id, header["SCSTOP"])
+    stop = image_times(stop_ticks / TICKS_PER_SECOND - NOMINAL_OFFSET_S, sclk_id,
+                       NOMINAL_OFFSET_S, header["INTTIME"])
+    table = Table({
+        "step": ["clock string", "ticks (x 1/256 s)", "TDB (s past J2000)", "UTC",
+                 "stop clock (SCSTOP)", "stop UTC (OBSENDDT)", "stop JD-2400000.5 (OBSENDJD)",
+                 "start clock (SCSTART)"],
+        "etalon": [header["NOMSCLK"], f"{ticks:.0f}", f"{tdb:.4f}", utc, stop.stop_sclk,
+                   stop.stop_utc, f"{stop.stop_mjd:.8f}", stop.start_sclk],
+        "archive header": [header["NOMSCLK"], f"{header['NOMSCLKD']:.0f}",
+                           f"{header['NOMTDBSC']:.3f}", header["NOMISCSC"], header["SCSTOP"],
+                           header["OBSENDDT"], f"{header['OBSENDJD']:.8f}", header["SCSTART"]],
+    })
+    return ArchiveTimeCheck(
+        tdb_residual_ms=(tdb - header["NOMTDBSC"]) * 1000.0,
+        utc_residual_ms=(utc_to_tdb(utc) - utc_to_tdb(header["NOMISCSC"])) * 1000.0,
+        table=table)

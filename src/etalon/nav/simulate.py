@@ -27,7 +27,7 @@ from astropy.time import Time, TimeDelta
 from etalon.fileio import atomic_output
 from etalon.nav import format as fmt
 from etalon.nav.bias import bias_image, load_bias_table
-from etalon.nav.decode import NavHeader
+from etalon.nav.decoder import NavHeader
 from etalon.nav.filename import format_nav_filename
 
 __all__ = ["DAMAGE_MODES", "LAYOUTS", "NavTruth", "SimulatedNavFile", "encode_packets",
