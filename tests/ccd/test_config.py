@@ -53,7 +53,7 @@ def test_missing_keyword_is_a_clear_error(simulated):
     frame = simulated.frame.copy()
     del frame.header["CCDT"]
     frame.source = "nav_frame.fits"
-    with pytest.raises(EtalonInputError, match="nav_frame.fits: keyword CCDT missing"):
+    with pytest.raises(EtalonInputError, match=r"nav_frame\.fits: keyword CCDT missing"):
         Pipeline.default().run(frame)
 
 
@@ -61,5 +61,5 @@ def test_unknown_filter_for_radiance(simulated):
     frame = simulated.frame.copy()
     frame.header["FILTER"] = "UNKNOWN"
     pipe = Pipeline({"steps": {"radiance": {"state": "enabled", "reason": "t"}}})
-    with pytest.raises(EtalonInputError, match="FILTER is 'UNKNOWN'"):
+    with pytest.raises(EtalonInputError, match=r"FILTER is .UNKNOWN."):
         pipe.run(frame)

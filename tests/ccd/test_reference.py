@@ -20,7 +20,7 @@ def test_synthetic_set_is_deterministic(refset, tmp_path):
     other = ref.write_reference_set(ref.synthetic_instrument("MRIVIS"), tmp_path)
     for kind, path in refset.paths().items():
         with fits.open(path) as a, fits.open(other.paths()[kind]) as b:
-            for ha, hb in zip(a, b):
+            for ha, hb in zip(a, b, strict=True):
                 if ha.data is not None:
                     assert np.array_equal(ha.data, hb.data), kind
 

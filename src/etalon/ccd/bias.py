@@ -106,7 +106,7 @@ def subtract_bias(
         image[sl] -= np.float32(biases[q - 1])
     hdr = header.copy()
     set_keywords(hdr, {"BIASFN": source, "BIASALG": source,
-                       **{f"BIASDN{q}": round(b, 3) for q, b in zip((1, 2, 3, 4), biases)}})
+                       **{f"BIASDN{q}": round(b, 3) for q, b in zip((1, 2, 3, 4), biases, strict=True)}})
     add_history(hdr, "etalon ccd bias: quadrant biases " + ", ".join(f"{b:.3f}" for b in biases)
                 + f" DN from the {source.lower()}; image {layout.image_shape} extracted")
     var = None if variance is None else np.array(layout.extract(variance))

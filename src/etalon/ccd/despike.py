@@ -355,7 +355,8 @@ def despike(
     count = int(mask.sum())
     set_keywords(hdr, {"DESPIKE": True, "DESPIKET": float(threshold), "DESPIKEI": int(iterations),
                        "DESPIKEB": 3, "DESPIKEM": "MEDIAN", "DESPIKCT": count})
-    add_history(hdr, f"etalon ccd despike: {threshold:g} sigma over the highest opposite-neighbour pair mean, "
+    add_history(hdr, f"etalon ccd despike: {threshold:g} sigma over the highest "
+                     f"opposite-neighbour pair mean, "
                      f"contrast {contrast:g}, grow {grow_threshold:g} sigma, tolerance {tolerance:g}, "
                      f"noise scale {scale:.3f}, "
                      f"{iterations} "

@@ -92,5 +92,5 @@ def set_keywords(header: fits.Header, values: Mapping[str, Any]) -> None:
         if isinstance(value, np.generic):
             value = value.item()
         comment = MISSION_KEYWORDS.get(name) or ETALON_KEYWORDS.get(name, "")
-        room = 80 - len(fits.Card(name, value).image.rstrip()) - 3
+        room = 80 - max(len(fits.Card(name, value).image.rstrip()), 30) - 3
         header[name] = (value, comment[:max(room, 0)])

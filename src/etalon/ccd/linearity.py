@@ -64,7 +64,7 @@ def linearize(
             var[sl] = variance[sl] * polynomial_derivative(x.copy(), c) ** 2
     hdr = header.copy()
     values: dict[str, object] = {"LINEARIZ": True}
-    for q, letter in zip((1, 2, 3, 4), "ABCD"):
+    for q, letter in zip((1, 2, 3, 4), "ABCD", strict=True):
         for k in range(5):
             values[f"LIN{letter}C{k}"] = float(reference.coefficients[q - 1, k])
     set_keywords(hdr, values)

@@ -300,7 +300,7 @@ def load_radcal(path, instrument: str | None = None) -> RadcalReference:
                                           f"expected {unit!r}")
         rows = table.data
         constants = {str(f).strip().upper(): (float(w), float(r), float(i)) for f, w, r, i in
-                     zip(rows["FILTER"], rows["WAVELEN"], rows["RADCALV"], rows["IOFCALV"])}
+                     zip(rows["FILTER"], rows["WAVELEN"], rows["RADCALV"], rows["IOFCALV"], strict=True)}
     return RadcalReference(constants=constants, name=p.name)
 
 

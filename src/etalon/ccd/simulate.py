@@ -26,13 +26,13 @@ from astropy.io import fits
 from scipy import ndimage, special
 
 from etalon.ccd.linearity import polynomial, polynomial_derivative
+from etalon.ccd.radiance import AU_KM
 from etalon.ccd.reference import SyntheticInstrument, synthetic_instrument
 from etalon.ccd.saturation import ADC_SATURATION_DN, MOST_SATURATED_DN, SOME_SATURATED_DN
 from etalon.ccd.step import FLAG_BAD, FLAG_MISSING, FLAG_SAT_MOST, FLAG_SAT_SOME
 from etalon.frame import Frame
 from etalon.nav.bias import load_bias_table, quadrant_slices
 from etalon.nav.layout import FrameLayout
-from etalon.ccd.radiance import AU_KM
 
 __all__ = ["SimulatedFrame", "default_snips", "simulate_nav_frame"]
 
