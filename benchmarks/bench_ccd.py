@@ -40,11 +40,6 @@ def _timed(func, repeat):
     return statistics.median(times), out
 
 
-def _scores(found, truth):
-    tp = np.count_nonzero(found & truth)
-    return tp / max(np.count_nonzero(found), 1), tp / max(np.count_nonzero(truth), 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=3, help="simulated frames (default 3)")
@@ -66,6 +61,7 @@ def main() -> None:
     from etalon.ccd.pipeline import Pipeline
     from etalon.ccd.reference import load_bad_pixels, load_dark, load_flat, load_linearity
     from etalon.ccd.simulate import default_snips, simulate_nav_frame
+    from etalon.ccd.validation import detection_scores
     from etalon.nav.bias import quadrant_slices
 
     pipe = Pipeline.default()
@@ -100,7 +96,7 @@ def main() -> None:
         add("pipeline: etalon Pipeline.run", t_etalon)
         truth = sim.cosmic_mask & ~bad.bad
         scores.setdefault("etalon despike (in pipeline)", []).append(
-            _scores((result.frame.flags & 8) != 0, truth))
+            detection_scores((result.frame.flags & 8) != 0, truth))
 
         # the linearized, bias-subtracted image both dark+flat chains start from
         raw = frame.data.astype(np.float32)
@@ -141,14 +137,14 @@ def main() -> None:
         t_e, (mask, _) = _timed(lambda c=calibrated, v=variance, h=holes, s=saturated:
                                 detect_spikes(c, v, h, s, **despike_params), args.repeat)
         add("despike: etalon detect_spikes", t_e)
-        scores.setdefault("etalon detect_spikes", []).append(_scores(mask, truth))
+        scores.setdefault("etalon detect_spikes", []).append(detection_scores(mask, truth))
         for name, kw in scrappy_sets.items():
             t_a, (cr, _) = _timed(lambda c=calibrated, h=holes | saturated, kw=kw:
                                   astroscrappy.detect_cosmics(c, inmask=h, gain=gain,
                                                               readnoise=read * gain,
                                                               satlevel=1e9, **kw), 1)
             add(f"despike: {name}", t_a)
-            scores.setdefault(name, []).append(_scores(cr & ~holes, truth))
+            scores.setdefault(name, []).append(detection_scores(cr & ~holes, truth))
 
         # ---- whole pipeline: ccdproc + astroscrappy doing the same steps
         bias_image = np.zeros(image.shape, np.float32)

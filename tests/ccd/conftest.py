@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+from etalon.ccd import validation
 from etalon.ccd.pipeline import Pipeline
 from etalon.ccd.simulate import simulate_nav_frame
 
@@ -32,9 +32,4 @@ def calibrated(simulated):
 
 def normalized_residuals(result, sim, select=None):
     """(calibrated - truth) / sigma on clean pixels (no flag, no cosmic ray)."""
-    f = result.frame
-    clean = (f.flags == 0) & (sim.cosmic_dn == 0) & (f.snr != 0)
-    if select is not None:
-        clean &= select
-    sigma = np.abs(f.data[clean] / f.snr[clean])
-    return (f.data[clean] - sim.signal_dn[clean]) / sigma
+    return validation.normalized_residuals(result.frame, sim.signal_dn, sim.cosmic_dn, select)
