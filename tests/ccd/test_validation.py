@@ -29,7 +29,7 @@ def test_flag_comparison_counts_extra_and_missed():
 
 def test_normalized_residuals_uses_snr_and_skips_flagged_and_cosmic_pixels():
     data = np.array([[110.0, 90.0], [500.0, 100.0]])
-    snr = np.array([[10.0, 9.0], [5.0, 10.0]])
+    snr = np.array([[11.0, 9.0], [5.0, 10.0]])  # sigma = data / snr = 10 DN
     flags = np.array([[0, 0], [0, 1]], np.uint8)
     cosmic = np.array([[0.0, 0.0], [400.0, 0.0]])
     frame = Frame(data=data, flags=flags, header=fits.Header(), snr=snr)
