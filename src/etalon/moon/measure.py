@@ -50,10 +50,13 @@ __all__ = [
     "ChannelData",
     "ChannelMeasurement",
     "add_model",
+    "compare_methods",
     "measure_channel",
+    "measure_channels",
     "measure_file",
     "measure_files",
     "read_channels",
+    "reproduces_operators",
     "rows_to_table",
     "write_measurement_table",
 ]
@@ -161,6 +164,35 @@ def read_channels(path: str | os.PathLike[str]) -> list[ChannelData]:
     return [ChannelData(im.channel, im.data.astype(float), None, im.rad_coef, im.pix_solid_ang,
                         im.ovrsamp_fa, im.time, im.observer_km, im.frame, im.gain, im.read_noise_e,
                         im.threshold)]
+
+
+def measure_channels(paths: Sequence[str | os.PathLike[str]], channels: Sequence[str] | None = None,
+                     method: str = "laplace", **kwargs: Any
+                     ) -> list[tuple[ChannelData, ChannelMeasurement]]:
+    """Measure the chosen channels of several files and keep the arrays behind each row.
+
+    For figures and checks: unlike :func:`measure_file`, returns each channel's
+    data with its :class:`ChannelMeasurement` (disk, region, curve of growth)
+    and adds no geometry or model.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        GSICS lunar files or FITS Moon images.
+    channels : sequence of str, optional
+        Channel names to keep (default: all).
+    method : {"laplace", "threshold"}
+    **kwargs
+        Passed to :func:`measure_channel` (``sigma``, ``background_margin``...).
+
+    Returns
+    -------
+    list of (ChannelData, ChannelMeasurement)
+        File by file, channels in the file's order.
+    """
+    return [(ch, measure_channel(ch, method, **kwargs))
+            for path in paths for ch in read_channels(path)
+            if channels is None or ch.channel in channels]
 
 
 def _empty_row(ch: ChannelData, method: str) -> dict[str, Any]:
@@ -417,6 +449,70 @@ def rows_to_table(rows: Sequence[dict[str, Any]]) -> Table:
         if unit and len(table):
             table[name].unit = u.Unit(unit)
     return table
+
+
+def reproduces_operators(table: Table, method: str = "threshold") -> bool:
+    """True when every ``method`` row equals the operators' own results, bit for bit.
+
+    Compares ``irr_obs``, ``moon_pix_num`` and ``dc_obs`` with the GSICS file's
+    ``operator_irr_obs``, ``operator_moon_pix_num`` and ``operator_dc_obs``
+    (exact equality, no tolerance).
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        Measurement table (:func:`rows_to_table`).
+    method : str
+        Rows to check (``"threshold"``: the operators' method).
+
+    Raises
+    ------
+    ValueError
+        When the table has no row of ``method``.
+    """
+    rows = table[table["method"] == method]
+    if len(rows) == 0:
+        raise ValueError(f"the table has no {method!r} rows to compare with the operators")
+    return bool(all(np.all(np.asarray(rows[name]) == np.asarray(rows[f"operator_{name}"]))
+                    for name in ("irr_obs", "moon_pix_num", "dc_obs")))
+
+
+def compare_methods(table: Table, reference: str = "threshold",
+                    candidate: str = "laplace") -> Table:
+    """Irradiance of two extraction methods side by side, per observation and channel.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        Measurement table (:func:`rows_to_table`) holding both methods.
+    reference, candidate : str
+        The two ``method`` values compared.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per ``candidate`` row (same order) that has a ``reference`` row
+        of the same ``time`` and ``channel``: ``date`` (UTC day), ``channel``,
+        the two ``irr_obs`` (W m-2 um-1) named after the methods, and
+        ``<candidate>/<reference> - 1 (%)`` (shown with 3 decimals, stored
+        unrounded).
+    """
+    ref = {(str(r["time"]), str(r["channel"])): r["irr_obs"]
+           for r in table[table["method"] == reference]}
+    cand = [r for r in table[table["method"] == candidate]
+            if (str(r["time"]), str(r["channel"])) in ref]
+    ref_irr = np.array([ref[(str(r["time"]), str(r["channel"]))] for r in cand], dtype=float)
+    cand_irr = np.array([r["irr_obs"] for r in cand], dtype=float)
+    diff_name = f"{candidate}/{reference} - 1 (%)"
+    out = Table({"date": [str(r["time"])[:10] for r in cand],
+                 "channel": [str(r["channel"]) for r in cand],
+                 reference: ref_irr, candidate: cand_irr,
+                 diff_name: (cand_irr / ref_irr - 1) * 100})
+    unit = table["irr_obs"].unit
+    if unit is not None:
+        out[reference].unit = out[candidate].unit = unit
+    out[diff_name].info.format = ".3f"
+    return out
 
 
 def measure_files(paths: Sequence[str | os.PathLike[str]], method: str = "laplace",

@@ -47,11 +47,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SCLK_ADJUST_TABLE",
-    "ArchiveTimeCheck",
     "FLYBY_SCLK_ID",
     "IMPACTOR_SCLK_ID",
     "NOMINAL_OFFSET_S",
     "TICKS_PER_SECOND",
+    "ArchiveTimeCheck",
     "ImageTimes",
     "SclkAdjustTable",
     "SclkAdjustment",
