@@ -38,6 +38,6 @@ def test_empty_batch():
 def test_existing_scheduler_address():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         results = map_files(_square_or_fail, [1, 2, 3], scheduler=cluster.scheduler_address, progress=False)
     assert [r.value for r in results] == [1, 4, None]

@@ -124,7 +124,7 @@ def _map_distributed(func, paths, scheduler, n_workers, bar) -> list[FileResult]
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never collide with a running cluster
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)
