@@ -144,3 +144,19 @@ def test_radiance_and_iof(simulated):
     assert 0.95 < np.mean(r**2) < 1.05              # SNR is unchanged by the scaling
     step_outcomes = {s.step: s.outcome for s in result.steps}
     assert step_outcomes["radiance"] == step_outcomes["iof"] == "applied"
+
+
+def test_unknown_ccdt_uses_the_dark_reference_temperature_and_says_so(simulated):
+    """Pre-processing writes CCDT = -9999 when no science image is near: never a 0 K dark."""
+    frame = simulated.frame.copy()
+    frame.header["CCDT"] = -9999.0
+    frame.header["CALTYPE"] = "RAW"
+    unknown = Pipeline.default().run(frame).frame
+    reference = Pipeline.default()._reference("dark", simulated.frame.header["INSTRUME"],
+                                              unknown.data.shape)
+    frame.header["CCDT"] = reference.t_ref_k
+    known = Pipeline.default().run(frame).frame
+    np.testing.assert_array_equal(unknown.data, known.data)
+    assert unknown.header["DRKTDEF"] is True and "DRKTDEF" not in known.header
+    assert any("CCDT unknown (-9999.0)" in str(h) for h in unknown.header["HISTORY"])
+    assert unknown.header["CALTYPE"] == known.header["CALTYPE"] == "DN"

@@ -77,6 +77,7 @@ ETALON_KEYWORDS: dict[str, str] = {
     **{f"BIASDN{n}": f"[DN] bias subtracted, quadrant {n} (as NAVBIAS{n})" for n in range(1, 5)},
     "BIASALG": "Bias source: SERIAL OVERCLOCK or NAVBIAS KEYWORDS",
     "CALCFG": "etalon calibration configuration name",
+    "DRKTDEF": "CCDT unknown: dark at the reference temperature",
 }
 
 

@@ -414,11 +414,19 @@ class _Run:
 
     def step_dark(self, cfg: StepConfig) -> None:
         inttime = self.number("INTTIME", "the dark scales with the integration time (ms)")
-        ccdt = self.number("CCDT", "the dark scales with the CCD temperature (K)")
         reference = self.p._reference("dark", self.instrument, self.data.shape)
+        ccdt = self.number("CCDT", "the dark scales with the CCD temperature (K)")
+        known = ccdt > 0
+        if not known:  # the archive's -9999 "no value": pre-processing found no science image
+            ccdt = reference.t_ref_k
+            set_keywords(self.header, {"DRKTDEF": True})
+            add_history(self.header, f"etalon WARNING: CCDT unknown ({self.header.get('CCDT')}): "
+                                     f"dark at the reference's temperature {ccdt:.3f} K")
         self.apply(subtract_dark(self.data, self.flags, self.header, reference,
-                                 inttime_ms=inttime, ccdt_k=ccdt, variance=self.variance))
-        self.record(cfg, "applied", cfg.reason, reference.name)
+                                 inttime_ms=inttime, ccdt_k=float(ccdt), variance=self.variance))
+        self.record(cfg, "applied", cfg.reason if known else
+                    f"{cfg.reason}; CCDT unknown: reference temperature {ccdt:.3f} K used",
+                    reference.name)
 
     def step_flat(self, cfg: StepConfig) -> None:
         reference = self.p._reference("flat", self.instrument, self.data.shape)
@@ -490,7 +498,7 @@ class _Run:
                          STDPVAL=round(float(values.std()), 4))
         stats["DESPIKCT"] = int(np.count_nonzero(self.flags & FLAG_DESPIKED))
         set_keywords(h, stats)
-        if "CALTYPE" not in h:
+        if str(h.get("CALTYPE", "")).strip() in ("", "RAW"):  # decoded NAV frames say RAW
             set_keywords(h, {"CALTYPE": "DN", "BUNIT": "DATA NUMBER"})
         if "PGMNAME" not in h:
             set_keywords(h, {"PGMNAME": "ETALON"})
