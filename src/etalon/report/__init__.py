@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["RECORD_MIME", "Record", "collect_records", "record"]
+__all__ = ["RECORD_MIME", "Record", "collect_records", "format_value", "record"]
 
 #: MIME type under which a record travels in a notebook's outputs
 RECORD_MIME = "application/vnd.etalon.record+json"
@@ -31,11 +31,11 @@ class Record:
     unit: str = ""
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        text = f"{self.name} = {_format_value(self.value)} {self.unit}".rstrip()
+        text = f"{self.name} = {format_value(self.value)} {self.unit}".rstrip()
         return {
             RECORD_MIME: asdict(self),
             "text/plain": text,
-            "text/html": f"<p><b>{_escape(self.name)}</b> = {_escape(_format_value(self.value))} "
+            "text/html": f"<p><b>{_escape(self.name)}</b> = {_escape(format_value(self.value))} "
             f"{_escape(self.unit)}</p>",
         }
 
@@ -44,7 +44,8 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A recorded value as text: floats to 6 significant digits."""
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 

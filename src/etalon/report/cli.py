@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from etalon.report import format_value
     from etalon.report.parameters import ParameterError
     from etalon.report.runner import default_notebook_dir, find_notebooks, resolve_parameters, run_reports
 
@@ -49,7 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     for r in runs:
         line = f"{r.status:>8}  {r.name:<32} {r.duration_s:6.1f} s"
         if r.records:
-            line += "  " + ", ".join(f"{x['name']}={x['value']}" for x in r.records[:3])
+            line += "  " + ", ".join(f"{x['name']} = {format_value(x['value'])} {x['unit']}".rstrip()
+                                     for x in r.records[:3])
         print(line)
     failed = [r for r in runs if not r.ok]
     for r in failed:

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from etalon import __version__
 from etalon.fileio import atomic_output
-from etalon.report import Record, collect_records
+from etalon.report import Record, collect_records, format_value
 from etalon.report.parameters import ParameterError, coerce_value, read_parameters
 
 __all__ = [
@@ -354,10 +354,6 @@ margin:0;font-size:85%}.meta{color:#666}
 """
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
 def write_index(runs: Sequence[NotebookRun], output_dir: str | os.PathLike[str]) -> Path:
     """Write ``index.html`` and ``index.json`` summarising ``runs``; return the HTML path."""
     out = Path(output_dir)
@@ -369,8 +365,8 @@ def write_index(runs: Sequence[NotebookRun], output_dir: str | os.PathLike[str])
         params = "<br>".join(f"<code>{html.escape(k)} = {html.escape(repr(v))}</code>"
                              for k, v in r.parameters.items())
         figures = "<br>".join(
-            f"{html.escape(rec['name'])}: <b>{html.escape(_fmt(rec['value']))}</b> {html.escape(rec['unit'])}"
-            for rec in r.records)
+            f"{html.escape(rec['name'])}: <b>{html.escape(format_value(rec['value']))}</b> "
+            f"{html.escape(rec['unit'])}" for rec in r.records)
         status = f'<span class="{r.status}">{r.status}</span>'
         if r.error:
             status += f"<pre>{html.escape(r.error)}</pre>"
