@@ -42,6 +42,10 @@ def test_archive_file_through_pipeline(path):
         assert keyword in outcome[step].reason
     assert outcome["bias"].outcome == "skipped" and "BIASFN" in outcome["bias"].reason
     assert outcome["linearity"].outcome == "skipped" and "DARKCORR" in outcome["linearity"].reason
+    # steps the NAV configuration skips, but which the mission applied to this product
+    for step, keyword in (("crosstalk", "XTALK"), ("smear", "SMEAR")):
+        assert frame.header[keyword] is True
+        assert outcome[step].reason == f"already applied to the input ({keyword} = T)"
     assert frame.header["DESPIKE"] is False and outcome["despike"].outcome == "applied"
     out = result.frame
     # the mission's flags are kept; only etalon's despike bit may be added

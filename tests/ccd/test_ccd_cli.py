@@ -34,4 +34,19 @@ def test_cli_config_and_steps(tmp_path, capsys):
     assert "keep every pixel" in capsys.readouterr().out
     cfg.write_text('[steps.smear]\nstate = "enabled"\n')
     assert main(["ccd", "calibrate", "x.fits", "-o", str(tmp_path), "--config", str(cfg)]) == 2
-    assert "not implemented" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "not implemented" in err and str(cfg) in err
+
+
+def test_cli_refuses_inputs_whose_products_would_overwrite_each_other(tmp_path, capsys):
+    a, b = tmp_path / "a" / "frame.fits", tmp_path / "b" / "frame.fits"
+    for path in (a, b):
+        path.parent.mkdir()
+        write_frame(simulate_nav_frame(22, n_cosmics=0).frame, path)
+    out = tmp_path / "out"
+    code = main(["ccd", "calibrate", str(a), str(b), "-o", str(out), "--scheduler", "synchronous",
+                 "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(a) in err and str(b) in err and "overwrite" in err
+    assert not out.exists()

@@ -40,6 +40,15 @@ def test_toml_overlays_default(tmp_path):
     ('[steps.despike]\nsigma = 3\n', "unknown parameter"),
     ('[steps.despike]\nthreshold = "high"\n', "must be a number"),
     ("[steps\n", "not valid TOML"),
+    ('[pipelin]\nname = "x"\n', "unknown table"),
+    ('[pipeline]\nrespect_input = false\n', r"\[pipeline\]: unknown key"),
+    ('[references]\ndakr = "my_dark.fits"\n', r"\[references\]: unknown key"),
+    ('[references]\nsource = "synthetik"\n', "source must be one of"),
+    ('[pipeline]\nrespect_input_keywords = "false"\n', "respect_input_keywords must be a bool"),
+    ('[references]\ndark = 3\n', "dark must be a str"),
+    ("[steps]\ndespike = 3\n", r"\[steps.despike\] must be a table"),
+    ('[steps.despike]\niterations = 2.5\n', "iterations must be an integer"),
+    ('[steps.dark]\nstate = true\n', "state must be one of"),
 ])
 def test_bad_configuration_names_the_file(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -62,4 +71,22 @@ def test_unknown_filter_for_radiance(simulated):
     frame.header["FILTER"] = "UNKNOWN"
     pipe = Pipeline({"steps": {"radiance": {"state": "enabled", "reason": "t"}}})
     with pytest.raises(EtalonInputError, match=r"FILTER is .UNKNOWN."):
+        pipe.run(frame)
+
+
+def test_frame_without_instrument_is_a_clear_error(simulated):
+    frame = simulated.frame.copy()
+    del frame.header["INSTRUME"]
+    frame.source = "no_instrument.fits"
+    with pytest.raises(EtalonInputError, match=r"no_instrument\.fits: INSTRUME is 'absent'"):
+        Pipeline.default().run(frame)
+
+
+def test_radiance_needs_a_positive_integration_time(simulated):
+    frame = simulated.frame.copy()
+    frame.header["INTTIME"] = 0.0
+    frame.source = "zero.fits"
+    pipe = Pipeline({"steps": {"radiance": {"state": "enabled", "reason": "t"},
+                               "dark": {"state": "disabled", "reason": "t"}}})
+    with pytest.raises(EtalonInputError, match=r"zero\.fits: INTTIME = 0 ms"):
         pipe.run(frame)

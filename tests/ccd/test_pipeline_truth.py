@@ -134,9 +134,12 @@ def test_radiance_and_iof(simulated):
                                "iof": {"state": "enabled", "reason": "test"}}})
     result = pipe.run(simulated.frame)
     h = result.frame.header
-    radcalv, iofcalv, dist = h["RADCALV"], h["IOFCALV"], h["IOFCALD"]
+    # the truth's constants, not the ones the pipeline wrote (a wrong filter row must fail)
+    wavelength, radcalv, iofcalv = simulated.instrument.radcal["CLEAR1"]
+    dist = 1.506
+    assert (h["RADCALV"], h["IOFCALV"], h["IOFCALD"]) == (radcalv, iofcalv, pytest.approx(dist))
+    assert h["RADCALW"] == f"{wavelength:g}"
     assert h["CALTYPE"] == "IF" and h["RADCAL"] is True and h["IOFCAL"] is True
-    assert dist == pytest.approx(1.506)
     truth = simulated.signal_dn / 0.5035 * radcalv * dist**2 / iofcalv
     f = result.frame
     clean = (f.flags == 0) & (simulated.cosmic_dn == 0)
@@ -160,3 +163,27 @@ def test_unknown_ccdt_uses_the_dark_reference_temperature_and_says_so(simulated)
     assert unknown.header["DRKTDEF"] is True and "DRKTDEF" not in known.header
     assert any("CCDT unknown (-9999.0)" in str(h) for h in unknown.header["HISTORY"])
     assert unknown.header["CALTYPE"] == known.header["CALTYPE"] == "DN"
+
+
+def test_dark_scales_with_inttime_and_ccdt():
+    """A long exposure on a warm CCD (dark x 4 per second): the scaled dark must be right,
+    and the same frame calibrated as if it were shorter or colder leaves the noise."""
+    sim = simulate_nav_frame(13, inttime_ms=5003.5, ccdt_k=192.0, n_cosmics=0, n_stars=0)
+    low = sim.signal_dn < 300                     # where the dark (15 to 600 DN) dominates
+    for header, ok in (({}, True), ({"CCDT": 186.0}, False), ({"INTTIME": 2503.5}, False)):
+        frame = sim.frame.copy()
+        frame.header.update(header)
+        result = Pipeline.default().run(frame)
+        r = normalized_residuals(result, sim, low)
+        assert r.size > 10_000
+        good = bool(abs(np.mean(r)) < 0.05 and 0.9 < np.mean(r**2) < 1.1)
+        assert good is ok, (header, np.mean(r), np.mean(r**2))
+    assert result.frame.header["DRKTMSCL"] == pytest.approx(2.5035 * 4.0, rel=1e-5)
+
+
+def test_pipeline_never_modifies_its_input(simulated):
+    frame = simulated.frame
+    data, flags, header = frame.data.copy(), frame.flags.copy(), frame.header.copy()
+    Pipeline({"steps": {"radiance": {"state": "enabled", "reason": "t"}}}).run(frame)
+    assert np.array_equal(frame.data, data) and np.array_equal(frame.flags, flags)
+    assert frame.header == header

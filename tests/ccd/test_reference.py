@@ -3,9 +3,14 @@ shape and units, and the dark model's scaling."""
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 from astropy.io import fits
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from etalon.ccd import reference as ref
 from etalon.fileio import EtalonInputError
@@ -77,3 +82,93 @@ def test_wrong_type_and_unit(refset, tmp_path):
         ref.load_flat(path)
     with pytest.raises(EtalonInputError, match="does not exist"):
         ref.load_flat(tmp_path / "absent.fits")
+
+
+# --------------------------------------------------------------------------- damaged files
+_LOADERS = {"dark": ref.load_dark, "flat": ref.load_flat, "badpix": ref.load_bad_pixels,
+            "linearity": ref.load_linearity, "radcal": ref.load_radcal}
+
+
+@pytest.fixture(scope="module")
+def small_refset(tmp_path_factory):
+    """A complete 16 x 16 reference set (small files keep the fuzzing fast)."""
+    inst = ref.synthetic_instrument("MRIVIS", (16, 16))
+    return ref.write_reference_set(inst, tmp_path_factory.mktemp("small"))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(_LOADERS)), data=st.data())
+def test_damaged_reference_files_give_a_clear_error(small_refset, tmp_path, kind, data):
+    """Truncated or overwritten bytes: EtalonInputError naming the file, never another error."""
+    raw = small_refset.paths()[kind].read_bytes()
+    damage = data.draw(st.sampled_from(["truncate", "overwrite", "card"]))
+    if damage == "truncate":
+        cut = data.draw(st.integers(0, len(raw) - 1))
+        damaged = raw[:cut]
+    elif damage == "overwrite":
+        at = data.draw(st.integers(0, len(raw) - 1))
+        junk = data.draw(st.binary(min_size=1, max_size=64))
+        damaged = raw[:at] + junk + raw[at + len(junk):]
+    else:  # an unparsable value in a header card (keyword columns 0-7 kept)
+        card = data.draw(st.integers(0, 35)) * 80
+        damaged = raw[:card + 10] + b"'broken" + raw[card + 17:]
+    path = tmp_path / f"damaged_{kind}.fits"
+    path.write_bytes(damaged[:len(raw)])
+    try:
+        loaded = _LOADERS[kind](path)
+    except EtalonInputError as exc:
+        assert str(exc).startswith(str(path))
+    else:  # the damage left a valid file: what it holds must still be usable numbers
+        for value in vars(loaded).values():
+            if isinstance(value, np.ndarray):
+                assert np.all(np.isfinite(value)), kind
+
+
+def test_non_finite_dark_linearity_or_radcal_are_refused(small_refset, tmp_path):
+    for kind, hdu_index, column in (("dark", 0, None), ("dark", "OFFSET", None),
+                                    ("linearity", 1, "C2"), ("radcal", 1, "RADCALV")):
+        path = tmp_path / f"{kind}_nan.fits"
+        with fits.open(small_refset.paths()[kind]) as hdul:
+            if column is None:
+                hdul[hdu_index].data[3, 4] = np.nan
+            else:
+                hdul[hdu_index].data[column][1] = np.nan
+            hdul.writeto(path, overwrite=True)
+        with pytest.raises(EtalonInputError, match=r"non-finite|finite and positive") as info:
+            _LOADERS[kind](path)
+        assert str(info.value).startswith(str(path))
+
+
+def test_cached_set_is_reused_without_rebuilding_the_instrument(tmp_path, monkeypatch):
+    first = ref.synthetic_reference_set("NAVMRI", tmp_path)
+    stamp = {k: p.stat().st_mtime_ns for k, p in first.paths().items()}
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("synthetic_instrument rebuilt although the set is cached")
+
+    monkeypatch.setattr(ref, "synthetic_instrument", forbidden)
+    again = ref.synthetic_reference_set("MRIVIS", tmp_path)
+    assert again == first
+    assert {k: p.stat().st_mtime_ns for k, p in again.paths().items()} == stamp
+    with pytest.raises(ValueError, match="no synthetic instrument"):
+        ref.synthetic_reference_set("WAC", tmp_path)
+
+
+def _generate(directory, barrier):
+    barrier.wait()
+    return ref.synthetic_reference_set("NAVHRI", directory).paths()
+
+
+def test_two_processes_generating_the_set_at_once(tmp_path):
+    """Dask workers on a fresh cache: both succeed, the files are complete, no temp left."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        barrier = manager.Barrier(2)
+        results = [f.result(timeout=120) for f in
+                   [pool.submit(_generate, tmp_path, barrier) for _ in range(2)]]
+    assert results[0] == results[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in results[0].values())
+    inst = ref.synthetic_instrument("NAVHRI")
+    assert np.array_equal(ref.load_flat(results[0]["flat"], "NAVHRI").flat, inst.flat)
+    assert np.array_equal(ref.load_dark(results[0]["dark"], "NAVHRI").rate, inst.dark_rate)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from etalon.ccd.bias import overclock_biases, subtract_bias
 from etalon.ccd.despike import detect_spikes
 from etalon.ccd.flat import flat_correct
 from etalon.ccd.linearity import linearize
@@ -13,6 +14,9 @@ from etalon.ccd.noise import NoiseModel
 from etalon.ccd.radiance import to_iof, to_radiance
 from etalon.ccd.reference import FlatReference, LinearityReference, RadcalReference
 from etalon.ccd.saturation import flag_saturation
+from etalon.ccd.step import FLAG_MISSING
+from etalon.nav.bias import quadrant_slices
+from etalon.nav.layout import FrameLayout
 
 
 def test_saturation_levels_exact():
@@ -108,3 +112,29 @@ def test_despike_ignores_holes_and_their_edges():
     image[20, 31] += 100.0                               # a hit on the snip's edge column
     mask, _ = detect_spikes(image, var, holes)
     assert mask.sum() == 1 and mask[20, 31]
+
+
+def test_bias_from_each_quadrants_own_serial_overclock():
+    """Noisy overclock, a different bias per quadrant, garbage in a missing overclock pixel."""
+    layout = FrameLayout(image_lines=8, image_pixels=8, serial_left=4, serial_right=4,
+                         parallel_bottom=2, parallel_top=2)
+    biases = (383.0, 391.0, 376.0, 388.0)
+    rng = np.random.default_rng(3)
+    frame = layout.embed(np.zeros((8, 8)), biases, dtype=np.float32)
+    frame += rng.choice([-1.0, 0.0, 1.0], frame.shape).astype(np.float32)  # read noise
+    flags = np.zeros(frame.shape, np.uint8)
+    rows, cols = layout.serial_overclock_slices(3)
+    frame[rows.start, cols.start] = 16383.0                    # a lost packet's garbage ...
+    flags[rows.start, cols.start] = FLAG_MISSING               # ... flagged missing
+    measured = [float(np.median(np.delete(frame[layout.serial_overclock_slices(q)].ravel(),
+                                          0 if q == 3 else [])))
+                for q in (1, 2, 3, 4)]
+    out = subtract_bias(frame, flags, fits.Header(), layout)
+    assert overclock_biases(frame, flags, layout) == tuple(measured)
+    assert [out.header[f"BIASDN{q}"] for q in (1, 2, 3, 4)] == pytest.approx(measured)
+    assert max(abs(m - b) for m, b in zip(measured, biases, strict=True)) <= 1.0
+    expected = np.array(layout.extract(frame))
+    for q, sl in quadrant_slices((8, 8)).items():             # 1 upper-left ... 4 lower-right
+        expected[sl] -= measured[q - 1]
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.data.shape == out.flags.shape == (8, 8)

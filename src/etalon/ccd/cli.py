@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from etalon.batch import add_scheduler_option
 
@@ -20,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "keywords say were applied are not applied again. Writes "
                     "<output-dir>/<name>_cal.fits with FLAGS and SNR extensions; inputs are "
                     "never modified; a failing file is reported and the others still finish.",
+        epilog="Exit status: 0 all files calibrated, 1 some file failed (each reported), "
+               "2 bad configuration or inputs whose products would share a name.",
     )
     p.add_argument("fits", nargs="+", metavar="FITS", help="input FITS file(s)")
     p.add_argument("--output-dir", "-o", required=True, metavar="DIR",
@@ -48,6 +51,16 @@ def _pipeline(config):
     return Pipeline.from_toml(config) if config else Pipeline.default()
 
 
+def _output_clashes(paths: list[str]) -> list[list[str]]:
+    """Groups of distinct inputs whose products would have the same name (same file stem)."""
+    from pathlib import Path
+
+    by_stem: dict[str, list[str]] = {}
+    for path in dict.fromkeys(paths):
+        by_stem.setdefault(Path(path).stem, []).append(path)
+    return [group for group in by_stem.values() if len(group) > 1]
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     import functools
 
@@ -58,7 +71,13 @@ def _calibrate(args: argparse.Namespace) -> int:
     try:
         _pipeline(args.config)  # fail early on a bad configuration
     except EtalonInputError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    clashes = _output_clashes(args.fits)
+    if clashes:  # two inputs would write the same <stem>_cal.fits: the first would be lost
+        print("error: inputs with the same name would overwrite each other's product in "
+              f"{args.output_dir}: " + "; ".join(", ".join(group) for group in clashes),
+              file=sys.stderr)
         return 2
     func = functools.partial(calibrate_file, output_dir=args.output_dir, config=args.config)
     results = map_files(func, args.fits, scheduler=args.scheduler, progress=not args.no_progress,
@@ -75,7 +94,7 @@ def _steps(args: argparse.Namespace) -> int:
     try:
         pipeline = _pipeline(args.config)
     except EtalonInputError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     pipeline.table().pprint(max_lines=-1, max_width=-1)
     return 0

@@ -6,8 +6,8 @@ A pixel is a spike when
    the highest mean of its complete opposite-neighbour pairs (N-S, E-W and
    the two diagonals): exact on a linear gradient and across a straight edge
    (the pair along the edge holds), so gradients and limbs do not trigger;
-   sigma comes from the pipeline's variance (gain, read, shot noise carried
-   through linearity and flat) averaged over the pairs, so that a spike's own
+   sigma comes from the pipeline's variance (gain, read, shot noise on linearized
+   DN, carried through the flat) averaged over the pairs, so that a spike's own
    charge does not raise its threshold, plus a relative model tolerance
    (``tolerance`` x level) for bright sharp structure;
 2. it is sharper than the optics can make it: its excess exceeds

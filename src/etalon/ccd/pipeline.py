@@ -100,6 +100,15 @@ STEPS: dict[str, _StepSpec] = {
 
 _ORDER = {name: i for i, name in enumerate(STEPS)}
 
+#: keys accepted in the [pipeline] and [references] tables, and their types
+_SECTIONS: dict[str, dict[str, type]] = {
+    "pipeline": {"name": str, "description": str, "respect_input_keywords": bool},
+    "references": {"source": str, "directory": str, "dark": str, "flat": str, "badpix": str,
+                   "linearity": str, "radcal": str},
+}
+#: values of references.source: the synthetic set (for the kinds not given), or files only
+REFERENCE_SOURCES = ("synthetic", "files")
+
 
 @dataclass(frozen=True)
 class StepConfig:
@@ -180,7 +189,10 @@ class Pipeline:
     def __init__(self, config: Mapping[str, Any] | None = None, *, source: str | None = None,
                  base_dir: str | os.PathLike[str] | None = None):
         self.source = source or "dict"
+        if config is not None and not isinstance(config, Mapping):
+            raise self._error(f"configuration must be a mapping, got {type(config).__name__}")
         self.config = _merge(_load_toml(DEFAULT_CONFIG), config or {})
+        self._check_sections()
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self.name = str(self.config.get("pipeline", {}).get("name", "custom"))
         self.respect_input = bool(self.config.get("pipeline", {}).get("respect_input_keywords", True))
@@ -202,15 +214,44 @@ class Pipeline:
     def _error(self, problem: str) -> EtalonInputError:
         return EtalonInputError(self.source, problem)
 
+    def _check_sections(self) -> None:
+        """Unknown tables or keys, and values of the wrong type, are errors naming the file."""
+        unknown = sorted(set(self.config) - {*_SECTIONS, "steps"})
+        if unknown:
+            raise self._error(f"unknown table(s) {', '.join(unknown)}; known: pipeline, "
+                              "references, steps")
+        for section, keys in _SECTIONS.items():
+            table = self.config.get(section, {})
+            if not isinstance(table, Mapping):
+                raise self._error(f"[{section}] must be a table")
+            bad = sorted(set(table) - set(keys))
+            if bad:
+                raise self._error(f"[{section}]: unknown key(s) {', '.join(bad)}; "
+                                  f"accepted: {', '.join(keys)}")
+            for key, kind in keys.items():
+                if key in table and not isinstance(table[key], kind):
+                    raise self._error(f"[{section}] {key} must be a {kind.__name__}, "
+                                      f"got {table[key]!r}")
+        source = self.config.get("references", {}).get("source", "synthetic")
+        if source not in REFERENCE_SOURCES:
+            raise self._error(f"[references] source must be one of {REFERENCE_SOURCES}, "
+                              f"got {source!r}")
+
     def _parse_steps(self, raw: Mapping[str, Any]) -> dict[str, StepConfig]:
+        if not isinstance(raw, Mapping):
+            raise self._error("[steps] must be a table of step tables")
         unknown = sorted(set(raw) - set(STEPS))
         if unknown:
             raise self._error(f"unknown step(s) {', '.join(unknown)}; known: {', '.join(STEPS)}")
         steps = {}
         for name, spec in STEPS.items():
+            if not isinstance(raw.get(name, {}), Mapping):
+                raise self._error(f"[steps.{name}] must be a table (state, reason, parameters)")
             entry = dict(raw.get(name, {}))
-            state = str(entry.pop("state", "disabled"))
-            reason = str(entry.pop("reason", "not configured"))
+            state = entry.pop("state", "disabled")
+            reason = entry.pop("reason", "not configured")
+            if not isinstance(reason, str):
+                raise self._error(f"step {name}: reason must be a string")
             if state not in STATES:
                 raise self._error(f"step {name}: state must be one of {STATES}, got {state!r}")
             if state == "enabled" and not spec.implemented:
@@ -227,6 +268,9 @@ class Pipeline:
                 if isinstance(default, (int, float)) and not isinstance(default, bool):
                     if isinstance(params[key], bool) or not isinstance(params[key], (int, float)):
                         raise self._error(f"step {name}: {key} must be a number")
+                    if isinstance(default, int) and not float(params[key]).is_integer():
+                        raise self._error(f"step {name}: {key} must be an integer, "
+                                          f"got {params[key]!r}")
             steps[name] = StepConfig(name, state, reason, params)
         return steps
 
@@ -243,7 +287,7 @@ class Pipeline:
         cfg = self.config.get("references", {})
         explicit = {k: cfg.get(k) or None for k in ("dark", "flat", "badpix", "linearity", "radcal")}
         base = None
-        if str(cfg.get("source", "synthetic")) == "synthetic" and not all(explicit.values()):
+        if cfg.get("source", "synthetic") == "synthetic" and not all(explicit.values()):
             directory = cfg.get("directory") or None
             if directory and self.base_dir is not None:
                 directory = self.base_dir / directory
@@ -317,6 +361,16 @@ class _Run:
             raise self.fail(f"keyword {key} missing or not a number: {why}")
         return float(value)
 
+    def reference(self, kind: str, shape: tuple[int, ...] | None):
+        """The ``kind`` reference of this frame's instrument (clear error naming the frame)."""
+        try:
+            return self.p._reference(kind, self.instrument, shape)
+        except EtalonInputError:
+            raise
+        except ValueError as exc:  # no synthetic reference set for this INSTRUME
+            raise self.fail(f"INSTRUME is {self.instrument or 'absent'!r}: no {kind} reference "
+                            f"({exc})") from None
+
     def already(self, keyword: str) -> bool:
         return self.p.respect_input and bool_keyword(self.input_header, keyword)
 
@@ -343,13 +397,14 @@ class _Run:
         spec = STEPS[name]
         if _ORDER[name] > _ORDER["bias"]:
             self.extract_image()
+        if spec.keyword and self.already(spec.keyword):
+            # the input's own record wins over the configured state (archive: XTALK = T)
+            self.record(cfg, "skipped", f"already applied to the input ({spec.keyword} = T)")
+            return
         if cfg.state != "enabled":
             if spec.keyword and spec.keyword not in self.header:
                 set_keywords(self.header, {spec.keyword: False})
             self.record(cfg, cfg.state, cfg.reason)
-            return
-        if spec.keyword and self.already(spec.keyword):
-            self.record(cfg, "skipped", f"already applied to the input ({spec.keyword} = T)")
             return
         getattr(self, f"step_{name}")(cfg)
 
@@ -407,14 +462,14 @@ class _Run:
             self.record(cfg, "skipped", "input already dark-subtracted (DARKCORR = T): "
                                         "linearity applies to bias-subtracted raw DN only")
             return
-        reference = self.p._reference("linearity", self.instrument, None)
+        reference = self.reference("linearity", None)
         self.apply(linearize(self.data, self.flags, self.header, reference,
                              variance=self.variance))
         self.record(cfg, "applied", cfg.reason, reference.name)
 
     def step_dark(self, cfg: StepConfig) -> None:
         inttime = self.number("INTTIME", "the dark scales with the integration time (ms)")
-        reference = self.p._reference("dark", self.instrument, self.data.shape)
+        reference = self.reference("dark", self.data.shape)
         ccdt = self.number("CCDT", "the dark scales with the CCD temperature (K)")
         known = ccdt > 0
         if not known:  # the archive's -9999 "no value": pre-processing found no science image
@@ -429,13 +484,13 @@ class _Run:
                     reference.name)
 
     def step_flat(self, cfg: StepConfig) -> None:
-        reference = self.p._reference("flat", self.instrument, self.data.shape)
+        reference = self.reference("flat", self.data.shape)
         self.apply(flat_correct(self.data, self.flags, self.header, reference,
                                 min_flat=float(cfg.params["min_flat"]), variance=self.variance))
         self.record(cfg, "applied", cfg.reason, reference.name)
 
     def step_badpixels(self, cfg: StepConfig) -> None:
-        reference = self.p._reference("badpix", self.instrument, self.data.shape)
+        reference = self.reference("badpix", self.data.shape)
         self.apply(flag_bad_pixels(self.data, self.flags, self.header, reference,
                                    variance=self.variance))
         self.record(cfg, "applied", cfg.reason, reference.name)
@@ -460,9 +515,12 @@ class _Run:
         return name
 
     def step_radiance(self, cfg: StepConfig) -> None:
-        reference = self.p._reference("radcal", self.instrument, None)
+        reference = self.reference("radcal", None)
         name = self._filter()
         inttime = self.number("INTTIME", "radiance is per second of integration (ms)")
+        if inttime <= 0:
+            raise self.fail(f"INTTIME = {inttime:g} ms: radiance is per second of integration, "
+                            "it needs a positive integration time")
         try:
             out = to_radiance(self.data, self.flags, self.header, reference, filter_name=name,
                               inttime_ms=inttime, variance=self.variance)
@@ -475,7 +533,7 @@ class _Run:
     def step_iof(self, cfg: StepConfig) -> None:
         if not (bool_keyword(self.header, "RADCAL")):
             raise self.fail("I/F needs radiance: enable the radiance step")
-        reference = self.p._reference("radcal", self.instrument, None)
+        reference = self.reference("radcal", None)
         distance = float(cfg.params["sun_distance_au"])
         if distance <= 0:
             distance = self.number("TARSUNR", "I/F needs the target-Sun distance (km), or set "

@@ -179,25 +179,31 @@ class ReferenceSet:
 
 
 # --------------------------------------------------------------------------- loaders
-def _open_reference(path, reftype: str, instrument: str | None):
+def _load(path, reftype: str, instrument: str | None, read):
+    """Open ``path`` as a ``reftype`` reference for ``instrument`` and return ``read(p, hdul)``.
+
+    Any failure while reading (a damaged or truncated file, an unparsable card, a
+    table that is not one) becomes an :class:`EtalonInputError` naming the file.
+    """
     p = require_file(path, f"{reftype.lower()} reference file")
     try:
-        hdul = fits.open(p, mode="readonly", memmap=False)
-    except OSError as exc:
-        raise EtalonInputError(p, f"not a readable FITS file ({exc})") from exc
-    header = hdul[0].header
-    found = str(header.get("REFTYPE", "")).strip().upper()
-    if found != reftype:
-        hdul.close()
-        raise EtalonInputError(p, f"REFTYPE is {found or 'absent'!r}, expected {reftype!r}")
-    if instrument is not None:
-        want = reference_instrument(instrument)
-        have = reference_instrument(header.get("INSTRUME", ""))
-        if have != want:
-            hdul.close()
-            raise EtalonInputError(p, f"reference is for instrument {have or '?'!r}, "
-                                      f"the frame is {instrument!r} (needs {want!r})")
-    return p, hdul
+        with fits.open(p, mode="readonly", memmap=False) as hdul:
+            header = hdul[0].header
+            found = str(header.get("REFTYPE", "")).strip().upper()
+            if found != reftype:
+                raise EtalonInputError(p, f"REFTYPE is {found or 'absent'!r}, expected {reftype!r}")
+            if instrument is not None:
+                want = reference_instrument(instrument)
+                have = reference_instrument(header.get("INSTRUME", ""))
+                if have != want:
+                    raise EtalonInputError(p, f"reference is for instrument {have or '?'!r}, "
+                                              f"the frame is {instrument!r} (needs {want!r})")
+            return read(p, hdul)
+    except EtalonInputError:
+        raise
+    except Exception as exc:  # astropy raises many exception types on damaged files
+        raise EtalonInputError(p, f"not a readable {reftype} reference file "
+                                  f"({type(exc).__name__}: {exc})") from exc
 
 
 def _check_image(p: Path, data, shape, unit: str | tuple[str, ...], header) -> np.ndarray:
@@ -213,78 +219,101 @@ def _check_image(p: Path, data, shape, unit: str | tuple[str, ...], header) -> n
     return np.array(data)
 
 
+def _finite(p: Path, values: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise EtalonInputError(p, f"{what} holds non-finite values")
+    return values
+
+
+def _number(p: Path, header, key: str) -> float:
+    if key not in header:
+        raise EtalonInputError(p, f"keyword {key} missing from the reference")
+    value = header[key]
+    if isinstance(value, (bool, str)) or not np.isfinite(float(value)):
+        raise EtalonInputError(p, f"keyword {key} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def load_dark(path, instrument: str | None = None, shape=None) -> DarkReference:
-    """Read a DARK reference (MODEL or FRAME); check instrument, shape and units."""
-    p, hdul = _open_reference(path, "DARK", instrument)
-    with hdul:
+    """Read a DARK reference (MODEL or FRAME); check instrument, shape, units and values."""
+
+    def read(p, hdul):
         h = hdul[0].header
         algorithm = str(h.get("DARKALG", "MODEL")).strip().upper()
         if algorithm not in ("MODEL", "FRAME"):
             raise EtalonInputError(p, f"DARKALG must be MODEL or FRAME, got {algorithm!r}")
-        try:
-            doubling = float(h["DARKDBLT"])
-            if algorithm == "MODEL":
-                t_ref, inttime = float(h["DARKTREF"]), None
-            else:
-                t_ref, inttime = float(h["CCDT"]), float(h["INTTIME"])
-        except KeyError as exc:
-            raise EtalonInputError(p, f"keyword {exc} missing from the dark reference") from exc
+        doubling = _number(p, h, "DARKDBLT")
+        if doubling <= 0:
+            raise EtalonInputError(p, f"DARKDBLT must be positive (K), got {doubling}")
         if algorithm == "MODEL":
+            t_ref, inttime = _number(p, h, "DARKTREF"), None
             rate = _check_image(p, hdul[0].data, shape, "DN/s", h).astype(np.float32)
             if "OFFSET" not in hdul:
                 raise EtalonInputError(p, "MODEL dark needs an OFFSET extension (DN)")
             offset = _check_image(p, hdul["OFFSET"].data, shape, "DN",
                                   hdul["OFFSET"].header).astype(np.float32)
+            _finite(p, offset, "dark OFFSET")
         else:
+            t_ref, inttime = _number(p, h, "CCDT"), _number(p, h, "INTTIME")
+            if inttime <= 0:
+                raise EtalonInputError(p, f"INTTIME of a dark frame must be positive, got {inttime}")
             rate = _check_image(p, hdul[0].data, shape, "DN", h).astype(np.float32)
             offset = None
-    return DarkReference(rate=rate, offset=offset, algorithm=algorithm, t_ref_k=t_ref,
-                         doubling_k=doubling, inttime_ms=inttime, name=p.name)
+        _finite(p, rate, "dark")
+        return DarkReference(rate=rate, offset=offset, algorithm=algorithm, t_ref_k=t_ref,
+                             doubling_k=doubling, inttime_ms=inttime, name=p.name)
+
+    return _load(path, "DARK", instrument, read)
 
 
 def load_flat(path, instrument: str | None = None, shape=None) -> FlatReference:
     """Read a FLAT reference; check instrument, shape, unit (dimensionless) and values."""
-    p, hdul = _open_reference(path, "FLAT", instrument)
-    with hdul:
+
+    def read(p, hdul):
         flat = _check_image(p, hdul[0].data, shape, ("", "dimensionless"),
                             hdul[0].header).astype(np.float32)
-    if not np.all(np.isfinite(flat)):
-        raise EtalonInputError(p, "flat holds non-finite values")
-    return FlatReference(flat=flat, name=p.name)
+        return FlatReference(flat=_finite(p, flat, "flat"), name=p.name)
+
+    return _load(path, "FLAT", instrument, read)
 
 
 def load_bad_pixels(path, instrument: str | None = None, shape=None) -> BadPixelReference:
     """Read a BADPIX reference (non-zero = bad); check instrument and shape."""
-    p, hdul = _open_reference(path, "BADPIX", instrument)
-    with hdul:
+
+    def read(p, hdul):
         bad = _check_image(p, hdul[0].data, shape, ("", "N/A"), hdul[0].header) != 0
-    return BadPixelReference(bad=bad, name=p.name)
+        return BadPixelReference(bad=bad, name=p.name)
+
+    return _load(path, "BADPIX", instrument, read)
 
 
 def load_linearity(path, instrument: str | None = None) -> LinearityReference:
     """Read a LINEARITY reference: four quadrants, coefficients C0..C4 (DN)."""
-    p, hdul = _open_reference(path, "LINEARITY", instrument)
-    with hdul:
+
+    def read(p, hdul):
         if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
             raise EtalonInputError(p, "linearity reference needs a binary table extension")
         if str(hdul[0].header.get("BUNIT", "")).strip() != "DN":
             raise EtalonInputError(p, "linearity reference BUNIT must be 'DN'")
         table = Table.read(hdul[1])
-    names = ["QUADRANT", *(f"C{k}" for k in range(5))]
-    if not set(names) <= set(table.colnames):
-        raise EtalonInputError(p, f"linearity table needs columns {', '.join(names)}")
-    if sorted(int(q) for q in table["QUADRANT"]) != [1, 2, 3, 4]:
-        raise EtalonInputError(p, "linearity table needs exactly one row per quadrant 1..4")
-    coefficients = np.zeros((4, 5))
-    for row in table:
-        coefficients[int(row["QUADRANT"]) - 1] = [float(row[f"C{k}"]) for k in range(5)]
-    return LinearityReference(coefficients=coefficients, name=p.name)
+        names = ["QUADRANT", *(f"C{k}" for k in range(5))]
+        if not set(names) <= set(table.colnames):
+            raise EtalonInputError(p, f"linearity table needs columns {', '.join(names)}")
+        if sorted(int(q) for q in table["QUADRANT"]) != [1, 2, 3, 4]:
+            raise EtalonInputError(p, "linearity table needs exactly one row per quadrant 1..4")
+        coefficients = np.zeros((4, 5))
+        for row in table:
+            coefficients[int(row["QUADRANT"]) - 1] = [float(row[f"C{k}"]) for k in range(5)]
+        return LinearityReference(coefficients=_finite(p, coefficients, "linearity table"),
+                                  name=p.name)
+
+    return _load(path, "LINEARITY", instrument, read)
 
 
 def load_radcal(path, instrument: str | None = None) -> RadcalReference:
     """Read a RADCAL reference table (FILTER, WAVELEN nm, RADCALV, IOFCALV)."""
-    p, hdul = _open_reference(path, "RADCAL", instrument)
-    with hdul:
+
+    def read(p, hdul):
         if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
             raise EtalonInputError(p, "RADCAL reference needs a binary table extension")
         table = hdul[1]
@@ -300,8 +329,17 @@ def load_radcal(path, instrument: str | None = None) -> RadcalReference:
                                           f"expected {unit!r}")
         rows = table.data
         constants = {str(f).strip().upper(): (float(w), float(r), float(i)) for f, w, r, i in
-                     zip(rows["FILTER"], rows["WAVELEN"], rows["RADCALV"], rows["IOFCALV"], strict=True)}
-    return RadcalReference(constants=constants, name=p.name)
+                     zip(rows["FILTER"], rows["WAVELEN"], rows["RADCALV"], rows["IOFCALV"],
+                         strict=True)}
+        if len(constants) != len(rows):
+            raise EtalonInputError(p, "RADCAL table lists a filter twice")
+        for name, values in constants.items():
+            if not all(np.isfinite(v) and v > 0 for v in values):
+                raise EtalonInputError(p, f"RADCAL row {name!r}: WAVELEN, RADCALV and IOFCALV "
+                                          f"must be finite and positive, got {values}")
+        return RadcalReference(constants=constants, name=p.name)
+
+    return _load(path, "RADCAL", instrument, read)
 
 
 # --------------------------------------------------------------------------- synthetic set
@@ -429,13 +467,18 @@ def _reference_header(reftype: str, instrument: str, unit: str, description: str
     return h
 
 
+def _set_paths(instrument: str, directory: Path) -> dict[str, Path]:
+    stem = f"etalon_synth_{instrument}_v{SYNTHETIC_VERSION}"
+    return {k: directory / f"{stem}_{k}.fits"
+            for k in ("dark", "flat", "badpix", "linearity", "radcal")}
+
+
 def write_reference_set(inst: SyntheticInstrument, directory: str | os.PathLike[str]
                         ) -> ReferenceSet:
     """Write the five reference files of ``inst`` into ``directory`` (atomically)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    stem = f"etalon_synth_{inst.instrument}_v{SYNTHETIC_VERSION}"
-    paths = {k: d / f"{stem}_{k}.fits" for k in ("dark", "flat", "badpix", "linearity", "radcal")}
+    paths = _set_paths(inst.instrument, d)
 
     h = _reference_header("DARK", inst.instrument, "DN/s", "dark rate at DARKTREF; OFFSET = "
                           "zero-exposure dark (DN)")
@@ -485,13 +528,18 @@ def synthetic_reference_set(instrument: str = "NAVMRI",
                             directory: str | os.PathLike[str] | None = None) -> ReferenceSet:
     """The synthetic reference set of ``instrument``, generated on first use.
 
-    Files already present with the current version are reused (the content is
-    deterministic), so concurrent workers may call this safely.
+    Files already present with the current version are reused without building
+    the instrument again (the content is deterministic). Each file is written to
+    a uniquely named temporary file and renamed into place, so a file that exists
+    is complete, and workers generating the set at the same time (a dask batch on
+    a fresh cache) each write identical content: the last rename wins, no reader
+    ever sees a partial file.
     """
-    inst = synthetic_instrument(instrument)
+    name = reference_instrument(instrument)
+    if name not in _SEEDS:
+        raise ValueError(f"no synthetic instrument for {instrument!r} (known: {sorted(_SEEDS)})")
     d = Path(directory) if directory is not None else default_reference_directory()
-    stem = f"etalon_synth_{inst.instrument}_v{SYNTHETIC_VERSION}"
-    paths = {k: d / f"{stem}_{k}.fits" for k in ("dark", "flat", "badpix", "linearity", "radcal")}
-    if all(p.exists() for p in paths.values()):
-        return ReferenceSet(instrument=inst.instrument, **paths)
-    return write_reference_set(inst, d)
+    paths = _set_paths(name, d)
+    if all(p.is_file() for p in paths.values()):
+        return ReferenceSet(instrument=name, **paths)
+    return write_reference_set(synthetic_instrument(name), d)
