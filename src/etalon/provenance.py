@@ -41,12 +41,16 @@ def stamp_header(
 ) -> fits.Header:
     """Record in ``header`` that ``step`` of etalon made this product.
 
-    Sets ``ETALONV`` (package version) and ``DATE`` (UTC, when written, unless
-    already set), and appends one HISTORY line naming the step, its inputs (file
+    Sets ``ETALONV`` (package version) and ``DATE`` (UTC, now: the product is a
+    new file), keeping an input's own creation date as ``ORIGDATE`` (first
+    stamp only), and appends one HISTORY line naming the step, its inputs (file
     names) and its parameters. Modifies and returns ``header``.
     """
+    first_stamp = "ETALONV" not in header
+    if first_stamp and "DATE" in header and "ORIGDATE" not in header:
+        header["ORIGDATE"] = (header["DATE"], "UTC creation date of the input file")
     header["ETALONV"] = (__version__, "etalon package version")
-    header.setdefault("DATE", (_now_iso(), "UTC date this file was written"))
+    header["DATE"] = (_now_iso(), "UTC date this file was written")
     parts = [f"etalon {__version__} {step}"]
     names = [_short(p) for p in inputs]
     if names:

@@ -43,7 +43,10 @@ def test_model_cli(capsys):
                  "42164.81038834,-75.05481912,66.49362502", "--frame", "ITRF"])
     assert code == 0
     text = capsys.readouterr().out
-    assert "phase_angle_deg: 22.178" in text and "VIS006:" in text and "NIR016:" in text
+    values = dict(line.strip().split(": ", 1) for line in text.splitlines() if ": " in line)
+    assert float(values["phase_angle_deg"]) == pytest.approx(22.178, abs=5e-4)
+    assert float(values["VIS006"]) == pytest.approx(2.036e-3, rel=1e-3)
+    assert float(values["NIR016"]) == pytest.approx(5.347e-4, rel=1e-3)
 
 
 def test_fits_moon_image_roundtrip_and_measure(tmp_path):

@@ -85,6 +85,11 @@ def test_write_read_roundtrip(tmp_path):
         assert np.ma.allequal(a.dc_imagette, b.dc_imagette)
         assert np.array_equal(a.dc_imagette.mask, b.dc_imagette.mask)
     assert back.variables["irr_model"][0] == 2.0e-3 and back.variables["irr_model"].mask[1]
+    from etalon import __version__
+
+    assert back.attributes["etalon_version"] == __version__
+    assert back.attributes["etalon_inputs"] == str(obs.path)
+    assert back.attributes["history"].endswith("test")
     rows = measure_file(out, method="threshold")
     assert rows[0]["irr_obs"] == OPERATOR["20140318140112"]["VIS006"][2]
 

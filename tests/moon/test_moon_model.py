@@ -140,3 +140,23 @@ def test_band_irradiance_over_real_responses():
     assert 2.5 < vis / nir < 4.5
     assert 1.5e-3 < vis < 3.5e-3 and 1.5e-3 < b4 < 3.5e-3
     assert band_irradiance(lime_model(), sev["NIR016"], 20.0, 0, 0, -20.0).extrapolated
+
+
+def test_disk_reflectance_vectorised_over_columns_and_geometries():
+    """(18, n) coefficients give n values; geometry may be scalar, (n,) or (m, 1)."""
+    k = rolo_model().coefficients                                   # (18, 32)
+    phases = np.linspace(5.0, 90.0, 32)
+    per_column = disk_reflectance(k, phases, 5.0, -3.0, -30.0)      # one geometry per column
+    assert per_column.shape == (32,)
+    for j in (0, 7, 31):                                            # equals the scalar call
+        assert per_column[j] == disk_reflectance(k[:, j:j + 1], float(phases[j]), 5.0, -3.0,
+                                                 -30.0)[0]
+    grid = disk_reflectance(k, phases[:, None], 5.0, -3.0, -30.0)   # (m, 1) x (n,) -> (m, n)
+    assert grid.shape == (32, 32)
+    np.testing.assert_array_equal(np.diagonal(grid), per_column)
+    # numpy scalars and 0-d arrays are scalars
+    assert disk_reflectance(k, np.float64(30.0), np.array(5.0), 5, -30).shape == (32,)
+    with pytest.warns(LunarModelRangeWarning, match="100.000"):
+        disk_reflectance(k[:, :2], np.array([30.0, -100.0]), 0, 0, 0)
+    with pytest.raises(ValueError, match=r"\(18, n\)"):
+        disk_reflectance(k[:17], 30.0, 0, 0, 0)

@@ -4,10 +4,17 @@ Positions come from astropy with the JPL DE421 ephemeris read by jplephem from
 the ``skyfield-data`` package when it is installed (astropy's built-in
 ephemeris otherwise). The observer is given in km, Earth-fixed (``"ITRF"``,
 converted with astropy's ITRS -> GCRS transformation and the bundled IERS
-tables) or inertial (``"J2000"``, taken as GCRS/ICRF axes). Light time is
-applied to the Moon (observer <- Moon) and to the Sun (Moon <- Sun), and the
-direction of the sunlight at the Moon is corrected for the Moon's aberration
-(about 20 arcsec, 0.006 degree of phase angle).
+tables) or inertial (``"J2000"``, taken as GCRS/ICRF axes).
+
+Vectors are taken in the Moon's rest frame, where the light reflected toward
+the observer travels the geometric distance ``|observer(t) - Moon(t)|``: a
+light-time correction made with *barycentric* positions would add the common
+30 km/s orbital motion of the Earth and the Moon (up to +-40 km, 2e-4 on the
+irradiance) and is not applied. The Moon's orientation is taken at the
+emission time ``t - d/c``; the Sun is light-time corrected (Moon <- Sun). The
+phase angle is geometric, the convention of the models' geometry (the LIME
+toolbox computes it with SPICE, aberration correction "NONE"): the Moon's
+aberration of the sunlight (<= 20 arcsec, 0.006 degree) is not applied.
 
 Selenographic coordinates use the IAU lunar orientation model (pole
 alpha0/delta0 and prime meridian W with the E1..E13 periodic terms, Archinal
@@ -169,12 +176,6 @@ def _body_bary_km(body: str, time: Time, ephemeris: str) -> np.ndarray:
     return get_body_barycentric(body, time, ephemeris=ephemeris).xyz.to_value(u.km)
 
 
-def _body_bary_velocity_km_s(body: str, time: Time, ephemeris: str) -> np.ndarray:
-    from astropy.coordinates import get_body_barycentric_posvel
-
-    return get_body_barycentric_posvel(body, time, ephemeris=ephemeris)[1].xyz.to_value(u.km / u.s)
-
-
 def _lonlat(v: np.ndarray) -> tuple[float, float]:
     r = np.linalg.norm(v)
     return float(np.degrees(np.arctan2(v[1], v[0]))), float(np.degrees(np.arcsin(v[2] / r)))
@@ -205,21 +206,16 @@ def lunar_geometry(time: Time | str, observer_km: Sequence[float], frame: str = 
     obs_geo = _observer_gcrs_km(t, observer_km, frame)
     earth = _body_bary_km("earth", t, eph)
     obs = earth + obs_geo
-    t_moon = t
-    for _ in range(3):
-        moon = _body_bary_km("moon", t_moon, eph)
-        t_moon = t - (np.linalg.norm(moon - obs) / _C_KM_S) * u.s
+    to_obs = obs - _body_bary_km("moon", t, eph)
+    obs_moon = float(np.linalg.norm(to_obs))
+    t_moon = t - (obs_moon / _C_KM_S) * u.s          # emission of the reflected light
+    moon = _body_bary_km("moon", t_moon, eph)
     t_sun = t_moon
-    for _ in range(3):
+    for _ in range(2):
         sun = _body_bary_km("sun", t_sun, eph)
         t_sun = t_moon - (np.linalg.norm(sun - moon) / _C_KM_S) * u.s
-    to_obs = obs - moon
-    # the sunlight reaching the moving Moon arrives from the aberrated direction
-    sun_dist = np.linalg.norm(sun - moon)
-    v_moon = _body_bary_velocity_km_s("moon", t_moon, eph)
-    to_sun = ((sun - moon) / sun_dist + v_moon / _C_KM_S)
-    to_sun *= sun_dist / np.linalg.norm(to_sun)
-    cosg = np.dot(to_obs, to_sun) / (np.linalg.norm(to_obs) * np.linalg.norm(to_sun))
+    to_sun = sun - moon
+    cosg = np.dot(to_obs, to_sun) / (obs_moon * np.linalg.norm(to_sun))
     phase = float(np.degrees(np.arccos(np.clip(cosg, -1.0, 1.0))))
     rot = iau_moon_rotation(t_moon.tdb.jd1 + t_moon.tdb.jd2)
     obs_lon, obs_lat = _lonlat(rot @ to_obs)
@@ -228,5 +224,4 @@ def lunar_geometry(time: Time | str, observer_km: Sequence[float], frame: str = 
     signed = -phase if dlon > 0 else phase
     name = "de421" if eph.endswith("de421.bsp") else Path(eph).name
     return LunarGeometry(t, signed, obs_lat, obs_lon, sun_lat, sun_lon,
-                         float(np.linalg.norm(to_sun) / _AU_KM), float(np.linalg.norm(to_obs)),
-                         -to_obs, name)
+                         float(np.linalg.norm(to_sun) / _AU_KM), obs_moon, -to_obs, name)

@@ -178,14 +178,18 @@ def _observation_from_variables(p: Path | None, variables: dict[str, Any],
 
 def write_gsics_lunar(path: str | os.PathLike[str], observation: GsicsLunarObservation,
                       results: dict[str, dict[str, float]] | None = None,
-                      history: str = "") -> Path:
+                      history: str = "", parameters: dict[str, Any] | None = None) -> Path:
     """Write a GSICS-style lunar observation file (atomically).
 
     The layout is the operators' (dimensions ``chan``, ``row``, ``col``,
     fill value -999); ``results`` adds per-channel variables
     (e.g. ``{"VIS006": {"irr_obs": ..., "irr_model": ...}}``) named by their keys.
+    Provenance goes into global attributes: ``etalon_version``, ``etalon_step``,
+    ``etalon_inputs`` (the source file), ``etalon_parameters`` and ``history``.
     """
     import netCDF4
+
+    from etalon.provenance import table_provenance
 
     fill = -999
     names = [c.name for c in observation.channels]
@@ -200,6 +204,12 @@ def write_gsics_lunar(path: str | os.PathLike[str], observation: GsicsLunarObser
             attrs.setdefault("title", "lunar observation file")
             attrs["history"] = (str(attrs.get("history", "")) + "\n" + history).strip()
             attrs["id"] = out.name
+            prov = table_provenance("moon gsics write",
+                                    [observation.path] if observation.path else [], parameters)
+            attrs.update(etalon_version=prov["etalon_version"], etalon_step=prov["etalon_step"],
+                         etalon_created_utc=prov["created_utc"],
+                         etalon_inputs=", ".join(prov["inputs"]),
+                         etalon_parameters=repr(prov["parameters"]))
             ds.setncatts({k: (v if isinstance(v, (str, int, float, np.number)) else str(v))
                           for k, v in attrs.items()})
             ds.createDimension("chan", len(names))

@@ -24,6 +24,7 @@ BUNIT      ``DN``                                                       -
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,11 +107,20 @@ def read_moon_image(path: str | os.PathLike[str]) -> MoonImage:
     """
     p = require_file(path, "Moon image")
     try:
-        with fits.open(p, memmap=False) as hdul:
-            header = hdul[0].header.copy()
-            data = hdul[0].data
-    except OSError as exc:
-        raise EtalonInputError(p, f"not a FITS file ({exc})") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            with fits.open(p, memmap=False) as hdul:
+                header = hdul[0].header.copy()
+                data = hdul[0].data
+    except (OSError, ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
+        raise EtalonInputError(p, f"not a readable FITS file ({exc})") from exc
+    try:
+        return _image_from_hdu(p, header, data)
+    except fits.VerifyError as exc:   # a damaged card, parsed on first access
+        raise EtalonInputError(p, f"damaged FITS header ({exc})") from exc
+
+
+def _image_from_hdu(p: Path, header: fits.Header, data: np.ndarray | None) -> MoonImage:
     if data is None or data.ndim != 2:
         raise EtalonInputError(p, "primary HDU must hold a 2-D image")
     missing = [k for k in ("DATE-OBS", "OBSPOSX", "OBSPOSY", "OBSPOSZ", "RADCOEF", "PIXSR")
@@ -119,20 +129,25 @@ def read_moon_image(path: str | os.PathLike[str]) -> MoonImage:
         raise EtalonInputError(p, f"Moon image lacks keyword(s) {missing}")
     try:
         time = Time(header["DATE-OBS"], scale="utc")
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise EtalonInputError(p, f"bad DATE-OBS {header['DATE-OBS']!r}") from exc
 
-    def opt(key):
-        return float(header[key]) if key in header else None
+    def number(key: str, default: float | None = None) -> float | None:
+        if key not in header:
+            return default
+        try:
+            return float(header[key])
+        except (ValueError, TypeError) as exc:
+            raise EtalonInputError(p, f"keyword {key} must be a number, got {header[key]!r}") from exc
 
     frame = str(header.get("OBSFRAME", "ITRF")).upper()
     if frame not in ("ITRF", "J2000"):
         raise EtalonInputError(p, f"OBSFRAME must be ITRF or J2000, got {frame!r}")
     return MoonImage(np.asarray(data, dtype=float), time,
-                     np.array([header["OBSPOSX"], header["OBSPOSY"], header["OBSPOSZ"]], float),
-                     frame, str(header.get("CHANNEL", "")), float(header["RADCOEF"]),
-                     float(header["PIXSR"]), float(header.get("OVRSAMP", 1.0)), opt("GAIN"),
-                     opt("RDNOISE"), opt("MOONTHR"), header, p)
+                     np.array([number(k) for k in ("OBSPOSX", "OBSPOSY", "OBSPOSZ")]),
+                     frame, str(header.get("CHANNEL", "")), number("RADCOEF"), number("PIXSR"),
+                     number("OVRSAMP", 1.0), number("GAIN"), number("RDNOISE"), number("MOONTHR"),
+                     header, p)
 
 
 def write_moon_image(image: MoonImage, path: str | os.PathLike[str],

@@ -271,9 +271,8 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
         region, curve, bg_region = mask, None, far
     elif method == "laplace":
         bg0 = _rough_level(counts, valid)
-        if ch.gain:
-            rn = (ch.read_noise_e or 0.0) / ch.gain
-            pix_sigma = np.sqrt(bg0[1] ** 2 + rn**2 * 0 + np.clip(counts - bg0[0], 0, None) / ch.gain)
+        if ch.gain:   # bg0[1], measured on deep space, already holds the read noise
+            pix_sigma = np.sqrt(bg0[1] ** 2 + np.clip(counts - bg0[0], 0, None) / ch.gain)
         else:
             pix_sigma = np.sqrt(bg0[1] ** 2 + (relative_texture * np.clip(counts - bg0[0], 0, None)) ** 2)
         fixed = repair_outliers(counts, np.where(valid, pix_sigma, 1.0), valid, k=outlier_k)

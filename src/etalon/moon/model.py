@@ -114,8 +114,9 @@ class ReflectanceModel:
         return disk_reflectance(self.coefficients, phase_deg, obs_lat_deg, obs_lon_deg, sun_lon_deg)
 
 
-def disk_reflectance(coefficients: np.ndarray, phase_deg: float, obs_lat_deg: float,
-                     obs_lon_deg: float, sun_lon_deg: float) -> np.ndarray:
+def disk_reflectance(coefficients: np.ndarray, phase_deg: float | np.ndarray,
+                     obs_lat_deg: float | np.ndarray, obs_lon_deg: float | np.ndarray,
+                     sun_lon_deg: float | np.ndarray) -> np.ndarray:
     """ROLO disk-equivalent reflectance (Kieffer & Stone 2005, eq. 10).
 
     Parameters
@@ -123,37 +124,42 @@ def disk_reflectance(coefficients: np.ndarray, phase_deg: float, obs_lat_deg: fl
     coefficients : array_like, shape (18, n)
         a0..a3, b1..b3, c1..c4, d1..d3, p1..p4 for ``n`` wavelengths; c1 and c3
         multiply the observer latitude, c2 and c4 the observer longitude.
-    phase_deg : float
+    phase_deg : float or array_like
         Phase angle, degrees (its absolute value is used; the sign, waxing or
         waning, is carried by ``sun_lon_deg``).
-    obs_lat_deg, obs_lon_deg : float
+    obs_lat_deg, obs_lon_deg : float or array_like
         Selenographic latitude and longitude of the observer, degrees.
-    sun_lon_deg : float
+    sun_lon_deg : float or array_like
         Selenographic longitude of the Sun, degrees.
 
     Returns
     -------
     numpy.ndarray
-        The ``n`` reflectances (dimensionless).
+        The ``n`` reflectances (dimensionless). Geometry arguments broadcast
+        against the ``n`` columns: scalars give one geometry for every column,
+        arrays of shape (n,) one geometry per column, arrays of shape (m, 1)
+        an (m, n) result.
 
     Warns
     -----
     LunarModelRangeWarning
-        When ``|phase_deg|`` is outside 1.55 to 97 degrees.
+        When any ``|phase_deg|`` is outside 1.55 to 97 degrees.
     """
     k = np.asarray(coefficients, dtype=float)
     if k.ndim == 1:
         k = k[:, None]
-    if k.shape[0] != 18:
-        raise ValueError(f"coefficients must have 18 rows (a0..p4), got shape {k.shape}")
-    gd = abs(float(phase_deg))
-    if not PHASE_RANGE_DEG[0] <= gd <= PHASE_RANGE_DEG[1]:
-        warnings.warn(f"phase angle {gd:.3f} deg is outside the model range "
-                      f"{PHASE_RANGE_DEG[0]}-{PHASE_RANGE_DEG[1]} deg", LunarModelRangeWarning,
-                      stacklevel=2)
+    if k.ndim != 2 or k.shape[0] != 18:
+        raise ValueError(f"coefficients must have shape (18, n) (a0..p4), got {k.shape}")
+    gd = np.abs(np.asarray(phase_deg, dtype=float))
+    outside = (gd < PHASE_RANGE_DEG[0]) | (gd > PHASE_RANGE_DEG[1])
+    if np.any(outside):
+        bad = np.unique(gd[outside])
+        warnings.warn(f"phase angle {', '.join(f'{v:.3f}' for v in bad[:5])} deg is outside the "
+                      f"model range {PHASE_RANGE_DEG[0]}-{PHASE_RANGE_DEG[1]} deg",
+                      LunarModelRangeWarning, stacklevel=2)
     g = np.radians(gd)
-    sun = np.radians(float(sun_lon_deg))
-    lat, lon = float(obs_lat_deg), float(obs_lon_deg)
+    sun = np.radians(np.asarray(sun_lon_deg, dtype=float))
+    lat, lon = np.asarray(obs_lat_deg, dtype=float), np.asarray(obs_lon_deg, dtype=float)
     a, b, c, d, p = k[0:4], k[4:7], k[7:11], k[11:14], k[14:18]
     ln_a = (a[0] + a[1] * g + a[2] * g**2 + a[3] * g**3
             + b[0] * sun + b[1] * sun**3 + b[2] * sun**5
@@ -300,6 +306,6 @@ def band_irradiance(model: ReflectanceModel, srf: SpectralResponse, phase_deg: f
     support = s > 1e-3 * s.max()
     extrap = bool(np.any(grid[support] < model.wavelength_um[0])
                   or np.any(grid[support] > model.wavelength_um[-1]) or outside_sun)
-    gd = abs(phase_deg)
+    gd = abs(float(phase_deg))
     return ModelIrradiance(srf.channel, float(irr), float(mean_refl), model.name,
                            bool(PHASE_RANGE_DEG[0] <= gd <= PHASE_RANGE_DEG[1]), extrap)

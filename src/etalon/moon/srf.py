@@ -77,12 +77,17 @@ def read_srf_table(path: str | os.PathLike[str]) -> dict[str, SpectralResponse]:
     Tab, comma or blank separated (the Venus ``venus_spectral_response.tsv``).
     """
     p = require_file(path, "SRF table")
-    text = p.read_text()
-    first = text.splitlines()[0] if text else ""
-    delimiter = "\t" if "\t" in first else ("," if "," in first else None)
-    names = first.split(delimiter) if delimiter else first.split()
     try:
-        data = np.loadtxt(p, delimiter=delimiter, skiprows=1, ndmin=2)
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise EtalonInputError(p, f"not a text SRF table ({exc})") from exc
+    if len(lines) < 3:
+        raise EtalonInputError(p, "SRF table needs a header line and at least two wavelengths")
+    first = lines[0]
+    delimiter = "\t" if "\t" in first else ("," if "," in first else None)
+    names = first.split(delimiter)
+    try:
+        data = np.loadtxt(lines[1:], delimiter=delimiter, ndmin=2)
     except ValueError as exc:
         raise EtalonInputError(p, f"not a numeric SRF table ({exc})") from exc
     if data.shape[1] != len(names) or data.shape[1] < 2:
