@@ -78,3 +78,18 @@ def test_damaged_srf_table_raises_clear_error(tmp_path, cut, pos, flip):
     bad = tmp_path / "damaged_srf.tsv"
     bad.write_bytes(_damage(src.read_bytes(), cut, pos, flip))
     _check(read_srf, bad)
+
+
+def test_srf_channel_without_response_is_left_out_with_a_warning(tmp_path):
+    from etalon.moon.srf import read_srf_table
+
+    table = tmp_path / "srf.tsv"
+    table.write_text("SR_WL\tB1\tB2\n500\t0\t0\n501\t0.5\t0\n502\t1\t0\n503\t0\t0\n")
+    with pytest.warns(UserWarning, match=r"srf\.tsv: channel 'B2' has no usable spectral response"):
+        responses = read_srf_table(table)
+    assert list(responses) == ["B1"]
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("SR_WL\tB1\n500\t0\n501\t0\n")
+    with pytest.raises(EtalonInputError, match=r"empty\.tsv: no channel with a usable spectral"), \
+            pytest.warns(UserWarning):
+        read_srf_table(empty)

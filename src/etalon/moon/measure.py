@@ -200,10 +200,22 @@ def _empty_row(ch: ChannelData, method: str) -> dict[str, Any]:
     row.update(ratio=np.nan, file="", time=ch.time.utc.isot, channel=ch.channel, method=method,
                moon_pix_num=-1,
                dc_obs=-1, integration_pix_num=-1, n_outliers=-1, model="", flags=0,
-               operator_moon_pix_num=int(ch.operator.get("moon_pix_num") or -1),
-               operator_dc_obs=int(ch.operator.get("dc_obs") or -1),
-               operator_irr_obs=float(ch.operator.get("irr_obs") or np.nan))
+               operator_moon_pix_num=_operator_int(ch.operator, "moon_pix_num"),
+               operator_dc_obs=_operator_int(ch.operator, "dc_obs"),
+               operator_irr_obs=_operator_float(ch.operator, "irr_obs"))
     return row
+
+
+def _operator_int(operator: dict[str, Any], key: str) -> int:
+    """The operator's integer result, -1 when the file has none (0 is a value, not a gap)."""
+    value = operator.get(key)
+    return -1 if value is None or not np.isfinite(value) else int(value)
+
+
+def _operator_float(operator: dict[str, Any], key: str) -> float:
+    """The operator's result, NaN when the file has none."""
+    value = operator.get(key)
+    return np.nan if value is None else float(value)
 
 
 def _radiance_per_dn(ch: ChannelData) -> float:

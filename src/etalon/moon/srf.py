@@ -8,6 +8,7 @@ wavelength column in nm followed by one column per band (the Venus B1..B12 TSV).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,20 @@ def _clean(channel: str, wl: np.ndarray, resp: np.ndarray) -> SpectralResponse:
     return SpectralResponse(channel, wl[order], np.clip(resp[order], 0.0, None))
 
 
+def _usable(path: Path, responses: dict[str, SpectralResponse]) -> dict[str, SpectralResponse]:
+    """Drop channels without a usable response (fewer than 2 samples or none above 0), with a warning."""
+    kept = {}
+    for name, srf in responses.items():
+        if srf.wavelength_um.size >= 2 and np.any(srf.response > 0):
+            kept[name] = srf
+        else:
+            warnings.warn(f"{path}: channel {name!r} has no usable spectral response: left out",
+                          stacklevel=3)
+    if not kept:
+        raise EtalonInputError(path, "no channel with a usable spectral response")
+    return kept
+
+
 def read_gsics_srf(path: str | os.PathLike[str]) -> dict[str, SpectralResponse]:
     """Read a GSICS spectral-response netCDF file (variables ``channel_id``, ``wavelength``, ``srf``).
 
@@ -68,7 +83,7 @@ def read_gsics_srf(path: str | os.PathLike[str]) -> dict[str, SpectralResponse]:
             srf = np.ma.filled(ds["srf"][:].astype(float), np.nan)
     except (OSError, KeyError, IndexError) as exc:
         raise EtalonInputError(p, f"not a GSICS SRF netCDF file ({exc})") from exc
-    return {n: _clean(n, wl[:, i], srf[:, i]) for i, n in enumerate(names)}
+    return _usable(p, {n: _clean(n, wl[:, i], srf[:, i]) for i, n in enumerate(names)})
 
 
 def read_srf_table(path: str | os.PathLike[str]) -> dict[str, SpectralResponse]:
@@ -93,7 +108,8 @@ def read_srf_table(path: str | os.PathLike[str]) -> dict[str, SpectralResponse]:
     if data.shape[1] != len(names) or data.shape[1] < 2:
         raise EtalonInputError(p, "header and columns of the SRF table disagree")
     wl_um = data[:, 0] / 1000.0
-    return {n.strip(): _clean(n.strip(), wl_um, data[:, i + 1]) for i, n in enumerate(names[1:])}
+    return _usable(p, {n.strip(): _clean(n.strip(), wl_um, data[:, i + 1])
+                       for i, n in enumerate(names[1:])})
 
 
 def read_srf(path: str | os.PathLike[str]) -> dict[str, SpectralResponse]:
