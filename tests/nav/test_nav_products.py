@@ -97,3 +97,33 @@ def test_cli_refuses_one_output_for_several_files(tmp_path):
     with pytest.raises(SystemExit) as err:
         main(["nav", "decode", "a", "b", "-o", str(tmp_path / "x.fits")])
     assert err.value.code == 2
+
+
+def test_unparseable_name_is_said_once_and_a_given_name_still_counts(sim, tmp_path):
+    raw = tmp_path / "telemetry_dump.bin"
+    raw.write_bytes(sim.raw)
+    header = read_frame(decode_to_fits(raw, tmp_path / "y.fits")).header
+    said = [str(c) for c in header["COMMENT"]]
+    assert sum("not a raw NAV file name" in c for c in said) == 1
+    # decoded from bytes, the name given to nav_to_frame is parsed (FN* and EXPID)
+    frame = nav_to_frame(decode(sim.raw), sim.name)
+    assert frame.header["EXPID"] == 9000385 and frame.header["FNORIG"] == sim.name
+    # decoded under a bad name, a good name given afterwards wins; a bad one is said once
+    renamed = nav_to_frame(decode(raw), sim.name).header
+    assert renamed["FNSTATUS"].endswith("SUCCEEDED") and renamed["EXPID"] == 9000385
+    assert renamed["FNDOY"] == int(sim.name.split("_")[4][:3])
+    bad = nav_to_frame(decode(sim.raw), "other.bin").header
+    assert sum("not a raw NAV file name" in str(c) for c in bad["COMMENT"]) == 1
+
+
+def test_cli_bad_instrument_is_one_usage_error(sim, tmp_path, capsys):
+    raw = sim.write(tmp_path)
+    with pytest.raises(SystemExit) as err:
+        main(["nav", "decode", str(raw), "-o", str(tmp_path / "x.fits"), "--instrument", "XYZ",
+              "--no-progress"])
+    assert err.value.code == 2
+    assert "unknown NAV instrument 'XYZ'" in capsys.readouterr().err
+    assert not (tmp_path / "x.fits").exists()
+    assert main(["nav", "decode", str(raw), "-o", str(tmp_path / "x.fits"), "--instrument", "its",
+                 "--no-progress"]) == 0
+    assert fits.getval(tmp_path / "x.fits", "INSTRUME") == "NAVITS"

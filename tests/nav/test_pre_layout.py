@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from etalon.fileio import EtalonInputError
 from etalon.nav.bias import bias_image, load_bias_table
 from etalon.nav.layout import DEFAULT_LAYOUT, FrameLayout
 
@@ -109,3 +110,36 @@ def test_default_bias_table_values():
     table = load_bias_table()
     assert table["NAVMRI"] == BIASES
     assert set(table) == {"NAVHRI", "NAVMRI", "NAVITS"}
+
+
+_BIAS_HEADER = "# comment\ninstrument,quadrant,bias_dn\n"
+_MRI_ROWS = "".join(f"NAVMRI,{q},{380 + q}\n" for q in (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize("body, message", [
+    (_MRI_ROWS.replace("384", "nan"), "data row 4: bias_dn must be finite"),
+    (_MRI_ROWS + "MRI,1,380\n", "data row 5: instrument must be one of"),
+    (_MRI_ROWS + "NAVMRI,2,999\n", "data row 5: NAVMRI quadrant 2 given twice"),
+    (_MRI_ROWS.replace("NAVMRI,3,383", "NAVMRI,3,x"), "data row 3: quadrant and bias_dn"),
+    (_MRI_ROWS.replace("NAVMRI,4,384\n", ""), r"lacks quadrant\(s\) \[4\]"),
+    ("", "has no data row"),
+])
+def test_bad_bias_tables_are_clear_errors_naming_the_file(tmp_path, body, message):
+    p = tmp_path / "bias.csv"
+    p.write_text(_BIAS_HEADER + body)
+    with pytest.raises(EtalonInputError, match=message) as err:
+        load_bias_table(p)
+    assert str(err.value).startswith(str(p))
+
+
+def test_binary_bias_table_is_a_clear_error(tmp_path):
+    p = tmp_path / "bias.csv"
+    p.write_bytes(b"\xff\xfe\x00\x81" * 50)
+    with pytest.raises(EtalonInputError, match="not a text CSV"):
+        load_bias_table(p)
+
+
+def test_blank_lines_in_bias_table_are_skipped(tmp_path):
+    p = tmp_path / "bias.csv"
+    p.write_text(_BIAS_HEADER + "\n   \n" + _MRI_ROWS)
+    assert load_bias_table(p) == {"NAVMRI": (381.0, 382.0, 383.0, 384.0)}

@@ -19,7 +19,7 @@ the bias the NAV simulator puts in its frames.
 
 from __future__ import annotations
 
-import csv
+import math
 import os
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from astropy.table import Table
 
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError, require_file
+from etalon.nav.sclk import read_csv_rows
 
 if TYPE_CHECKING:  # layout imports this module
     from etalon.nav.layout import FrameLayout
@@ -62,24 +63,31 @@ def load_bias_table(path: str | os.PathLike[str] | None = None) -> dict[str, Bia
     Raises
     ------
     EtalonInputError
-        Naming the file, when a column is missing, a value is not a number, or an
-        instrument lacks one of its four quadrants.
+        Naming the file, when it is not a text CSV, a column is missing, an
+        instrument is not NAVHRI/NAVMRI/NAVITS, a quadrant or bias is not a
+        (finite) number, a quadrant is given twice, or an instrument lacks one
+        of its four quadrants.
     """
     p = require_file(path if path is not None else DEFAULT_BIAS_TABLE, "bias table")
-    with open(p, newline="") as fh:
-        rows = list(csv.DictReader(line for line in fh if not line.lstrip().startswith("#")))
-    if not rows or not {"instrument", "quadrant", "bias_dn"} <= set(rows[0]):
-        raise EtalonInputError(p, "bias table needs the columns instrument, quadrant, bias_dn")
+    rows = read_csv_rows(p, ("instrument", "quadrant", "bias_dn"), "bias table")
     found: dict[str, dict[int, float]] = {}
-    for n, row in enumerate(rows, start=2):
+    for n, row in enumerate(rows, start=1):
+        inst = (row["instrument"] or "").upper()
+        if inst not in INSTRUMENTS:
+            raise EtalonInputError(p, f"data row {n}: instrument must be one of "
+                                   f"{', '.join(INSTRUMENTS)}, got {row['instrument']!r}")
         try:
             quadrant, bias = int(row["quadrant"]), float(row["bias_dn"])
         except (TypeError, ValueError) as exc:
             raise EtalonInputError(
-                p, f"row {n}: quadrant and bias_dn must be numbers ({exc})") from exc
+                p, f"data row {n}: quadrant and bias_dn must be numbers ({exc})") from exc
         if quadrant not in (1, 2, 3, 4):
-            raise EtalonInputError(p, f"row {n}: quadrant must be 1..4, got {quadrant}")
-        found.setdefault(row["instrument"].strip().upper(), {})[quadrant] = bias
+            raise EtalonInputError(p, f"data row {n}: quadrant must be 1..4, got {quadrant}")
+        if not math.isfinite(bias):
+            raise EtalonInputError(p, f"data row {n}: bias_dn must be finite, got {bias}")
+        if quadrant in found.get(inst, {}):
+            raise EtalonInputError(p, f"data row {n}: {inst} quadrant {quadrant} given twice")
+        found.setdefault(inst, {})[quadrant] = bias
     table = {}
     for inst, quads in found.items():
         if set(quads) != {1, 2, 3, 4}:

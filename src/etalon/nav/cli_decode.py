@@ -42,8 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument("--output-dir", metavar="DIR",
                      help="folder for the outputs, named <RAW name>.fits (created if needed)")
     p.add_argument("--instrument", metavar="NAME", default=None,
-                   help="expected instrument (NAVHRI, NAVMRI or NAVITS): packets of another "
-                   "detector are rejected (default: the instrument the packets say)")
+                   help="expected instrument (NAVHRI, NAVMRI or NAVITS; MRI, ITS, HRIV or the "
+                   "file-name letter M, I, H also accepted): packets of another detector are "
+                   "rejected (default: the instrument the packets say)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     add_scheduler_option(p)
     p.set_defaults(func=run, _parser=p)
@@ -52,10 +53,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Decode the files; print what was written and what failed; return the exit code."""
     from etalon.batch import map_files, report_failures
+    from etalon.nav.decoder import _normalise_instrument
     from etalon.nav.products import decode_summary, decode_to_folder
 
     if args.output and len(args.raw) > 1:
         args._parser.error("-o/--output takes a single RAW file; use --output-dir for several")
+    if args.instrument:  # a bad name is one usage error, not one failure per file
+        try:
+            _normalise_instrument(args.instrument)
+        except ValueError as exc:
+            args._parser.error(f"--instrument: {exc}")
     if args.output:
         func = functools.partial(decode_summary, out_path=args.output, instrument=args.instrument)
     else:

@@ -513,11 +513,12 @@ def _explain(positions, u8, pk: _Packets, h, ref, next_of) -> list[RejectedPacke
         _, hh = _gather(u8, pos)
         chk = _validate(hh, pos, n_bytes)
         where = dict(zip(pk.offset.tolist(), pk.reason.tolist(), strict=True))
+    index = {p: k for k, p in enumerate(full)}  # not list.index: linear per position
     for p in positions:
         if p + fmt.HEADER_SIZE > n_bytes:
             out.append(RejectedPacket(p, f"{REASONS[1]} ({n_bytes - p} bytes left)", 1))
             continue
-        k = full.index(p)
+        k = index[p]
         code = int(chk.reason[k]) or where.get(p, 9)
         detail = REASONS[code]
         if code == 9:

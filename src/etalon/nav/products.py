@@ -94,21 +94,19 @@ def _file_name_cards(hdr: fits.Header, original: str | None, parsed: NavFileName
 def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | None = None) -> fits.Header:
     """The primary FITS header of a decoded NAV image (see module docstring)."""
     h = nav.header
+    # the decoder already parsed the name it read from (a failure is in report.warnings):
+    # parse again only a different name
     parsed, problem = nav.filename, None
     original = nav.source
     if isinstance(filename, NavFileName):
         parsed, original = filename, filename.name
-    elif filename is not None:
+    elif filename is not None and (
+            original is None or Path(os.fspath(filename)).name != Path(original).name):
         original = os.fspath(filename)
         try:
             parsed = parse_nav_filename(original)
         except NavFileNameError as exc:
             parsed, problem = None, str(exc)
-    elif parsed is None and original is not None:
-        try:
-            parse_nav_filename(original)
-        except NavFileNameError as exc:
-            problem = str(exc)
     original = Path(original).name if original else None
 
     hdr = fits.Header()
