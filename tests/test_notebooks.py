@@ -58,7 +58,7 @@ def _overrides(path: Path) -> dict:
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, tmp_path):
-    run = run_notebook(path, tmp_path, _overrides(path))
+    run = run_notebook(path, tmp_path, _overrides(path), cell_timeout_s=300)
     assert run.status == "ok", f"{path.name} failed: {run.error}\n{run.failing_cell}"
     assert (tmp_path / f"{path.stem}.html").exists()
     assert run.records, f"{path.name} records no headline figure (etalon.report.record)"

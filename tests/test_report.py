@@ -124,3 +124,17 @@ def test_unknown_unscoped_parameter_is_a_usage_error(notebook_dir, tmp_path, cap
                  "-p", "nonsense", "1", "--no-progress"])
     assert code == 2
     assert "no selected notebook declares this parameter" in capsys.readouterr().err
+
+
+def test_a_cell_over_the_timeout_fails_the_notebook_instead_of_hanging(tmp_path, capsys):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _write_nb(d / "30_hangs.ipynb", "seconds: float = 60.0", "import time\ntime.sleep(seconds)")
+    code = main(["report", "--notebook-dir", str(d), "--output", str(tmp_path / "r"),
+                 "--timeout", "2", "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "FAILED 30_hangs" in err and "time.sleep(seconds)" in err
+    summary = json.loads((tmp_path / "r" / "index.json").read_text())
+    assert summary["notebooks"][0]["status"] == "failed"
+    assert summary["notebooks"][0]["duration_s"] < 30

@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(repeatable)")
     p.add_argument("--jobs", "-j", metavar="N", type=int, default=1,
                    help="notebooks executed at once, each in its own process (default: %(default)s)")
+    p.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
+                   help="fail a notebook whose cell runs longer than this (default: 600)")
     p.add_argument("--no-code", action="store_true",
                    help="hide code cells in the HTML reports (outputs only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -37,7 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from etalon.report import format_value
     from etalon.report.parameters import ParameterError
-    from etalon.report.runner import default_notebook_dir, find_notebooks, resolve_parameters, run_reports
+    from etalon.report.runner import (
+        CELL_TIMEOUT_S,
+        default_notebook_dir,
+        find_notebooks,
+        resolve_parameters,
+        run_reports,
+    )
 
     try:
         notebooks = find_notebooks(args.notebook_dir or default_notebook_dir(), args.notebooks)
@@ -46,7 +54,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"etalon report: error: {exc}", file=sys.stderr)
         return 2
     runs = run_reports(notebooks, args.output, values, rejected, jobs=max(1, args.jobs),
-                       hide_code=args.no_code, progress=not args.no_progress)
+                       hide_code=args.no_code, progress=not args.no_progress,
+                       cell_timeout_s=args.timeout or CELL_TIMEOUT_S)
     for r in runs:
         line = f"{r.status:>8}  {r.name:<32} {r.duration_s:6.1f} s"
         if r.records:

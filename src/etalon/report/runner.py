@@ -48,6 +48,32 @@ __all__ = [
 #: kernelspec name registered inside the running environment (``sys.prefix``)
 KERNEL_NAME = "etalon"
 
+#: default limit for one cell, seconds: a hung kernel becomes a failure, not a stuck report
+CELL_TIMEOUT_S = 600
+
+
+def _ipc_kernel_manager():
+    """A kernel manager class talking to the kernel over unix sockets (IPC), not TCP ports.
+
+    Kernels started at the same moment by parallel runs (``--jobs``, pytest-xdist)
+    can pick the same free TCP ports and hang; each IPC kernel gets socket paths
+    of its own in the Jupyter runtime folder, so they never collide.
+    """
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(runtime / f"etalon-{uuid.uuid4().hex[:12]}"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
 
 @dataclass
 class NotebookRun:
@@ -242,11 +268,13 @@ def run_notebook(
     hide_code: bool = False,
     kernel_name: str | None = None,
     rejected: str | None = None,
+    cell_timeout_s: float = CELL_TIMEOUT_S,
 ) -> NotebookRun:
     """Execute one notebook and write ``NAME.ipynb`` and ``NAME.html`` into ``output_dir``.
 
     Never raises for a failing notebook: the returned :class:`NotebookRun` says
-    what happened. ``rejected`` (a parameter error) skips execution.
+    what happened. ``rejected`` (a parameter error) skips execution; a cell
+    running longer than ``cell_timeout_s`` seconds fails the notebook.
     """
     import papermill as pm
 
@@ -271,6 +299,7 @@ def run_notebook(
                     str(nb_path), str(tmp), parameters=parameters,
                     kernel_name=kernel_name or ensure_kernel(), progress_bar=False,
                     cwd=str(nb_path.parent), language="python",
+                    execution_timeout=cell_timeout_s, kernel_manager_class=_ipc_kernel_manager(),
                 )
                 run.status = "ok"
             except pm.PapermillExecutionError as exc:
@@ -294,9 +323,9 @@ def run_notebook(
 
 
 def _run_in_child(args: tuple) -> NotebookRun:
-    notebook, output_dir, parameters, hide_code, kernel, rejected = args
+    notebook, output_dir, parameters, hide_code, kernel, rejected, cell_timeout_s = args
     return run_notebook(notebook, output_dir, parameters, hide_code=hide_code,
-                        kernel_name=kernel, rejected=rejected)
+                        kernel_name=kernel, rejected=rejected, cell_timeout_s=cell_timeout_s)
 
 
 # ---------------------------------------------------------------- all notebooks
@@ -309,6 +338,7 @@ def run_reports(
     jobs: int = 1,
     hide_code: bool = False,
     progress: bool = True,
+    cell_timeout_s: float = CELL_TIMEOUT_S,
 ) -> list[NotebookRun]:
     """Run every notebook (``jobs`` at a time), write the index; return the runs in input order."""
     out = Path(output_dir)
@@ -316,7 +346,8 @@ def run_reports(
     kernel = ensure_kernel()
     parameters = parameters or {}
     rejected = rejected or {}
-    tasks = [(nb, out, parameters.get(nb, {}), hide_code, kernel, rejected.get(nb)) for nb in notebooks]
+    tasks = [(nb, out, parameters.get(nb, {}), hide_code, kernel, rejected.get(nb), cell_timeout_s)
+             for nb in notebooks]
     runs: list[NotebookRun | None] = [None] * len(tasks)
     bar = tqdm(total=len(tasks), desc="notebooks", unit="nb", disable=not progress, file=sys.stderr)
     try:
