@@ -13,15 +13,14 @@ etalon's decoded NAV frames, so every later step takes both alike;
 from __future__ import annotations
 
 import os
-import warnings
 
 from astropy.io import fits
 
 from etalon.fileio import EtalonInputError
 from etalon.frame import Frame, read_frame
 
-__all__ = ["ARCHIVE_INSTRUMENTS", "NAV_TO_SCIENCE", "as_native", "is_archive_header", "is_nav_header",
-           "read_archive", "read_fits_frame", "stop_tdb"]
+__all__ = ["ARCHIVE_INSTRUMENTS", "NAV_TO_SCIENCE", "is_archive_header", "is_nav_header",
+           "read_archive", "stop_tdb"]
 
 #: INSTRUME values of the archive's science products
 ARCHIVE_INSTRUMENTS = ("HRIVIS", "HRIIR", "MRIVIS", "ITSVIS")
@@ -57,42 +56,11 @@ def read_archive(path: str | os.PathLike[str]) -> Frame:
         Naming the file, when it is not FITS, has no image, or its INSTRUME is
         not one of the archive's instruments.
     """
-    frame = as_native(read_fits_frame(path))
+    frame = read_frame(path)  # native byte order; damaged files raise EtalonInputError
     if not is_archive_header(frame.header):
         raise EtalonInputError(
             path, f"not a Deep Impact archive product: INSTRUME={_instrument(frame.header)!r}, "
             f"expected one of {', '.join(ARCHIVE_INSTRUMENTS)}")
-    return frame
-
-
-def read_fits_frame(path: str | os.PathLike[str]) -> Frame:
-    """:func:`etalon.frame.read_frame`, with any failure on a damaged file as an EtalonInputError.
-
-    Raises
-    ------
-    EtalonInputError
-        Naming the file, whatever went wrong reading it (truncated data, broken
-        header cards...).
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-            return read_frame(path)
-    except EtalonInputError:
-        raise
-    except Exception as exc:  # astropy raises KeyError, ValueError... on damaged files
-        raise EtalonInputError(path, f"damaged FITS file ({type(exc).__name__}: {exc})") from exc
-
-
-def as_native(frame: Frame) -> Frame:
-    """``frame`` with its image and SNR in native byte order (FITS stores big-endian).
-
-    Modifies and returns ``frame``; arrays already native are left as they are.
-    """
-    if not frame.data.dtype.isnative:
-        frame.data = frame.data.astype(frame.data.dtype.newbyteorder("="))
-    if frame.snr is not None and not frame.snr.dtype.isnative:
-        frame.snr = frame.snr.astype(frame.snr.dtype.newbyteorder("="))
     return frame
 
 

@@ -44,13 +44,11 @@ import numpy as np
 from astropy.io import fits
 
 from etalon.fileio import EtalonInputError, require_file
-from etalon.frame import FLAG_MISSING, Frame, write_frame
+from etalon.frame import FLAG_MISSING, Frame, read_frame, write_frame
 from etalon.nav import sclk
 from etalon.nav.archive import (
-    as_native,
     is_archive_header,
     is_nav_header,
-    read_fits_frame,
     stop_tdb,
 )
 from etalon.nav.bias import DEFAULT_BIAS_TABLE, load_bias_table
@@ -391,7 +389,7 @@ def read_input(path: str | os.PathLike[str]) -> Frame:
     with open(p, "rb") as fh:
         magic = fh.read(9)
     if magic == b"SIMPLE  =":
-        return as_native(read_fits_frame(p))
+        return read_frame(p)
     try:
         from etalon.nav import products
         from etalon.nav.decoder import decode
