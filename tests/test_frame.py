@@ -65,6 +65,7 @@ def test_shape_mismatch_and_bad_files_are_clear_errors(tmp_path):
 _ARCHIVE_BYTES = deep_impact_archive_files()[0].read_bytes()
 
 
+@pytest.mark.filterwarnings("ignore")  # damaged on purpose: only the exception matters
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.integers(0, len(_ARCHIVE_BYTES)),
        flips=st.lists(st.tuples(st.integers(0, len(_ARCHIVE_BYTES) - 1), st.integers(1, 255)), max_size=20))

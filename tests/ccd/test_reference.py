@@ -96,6 +96,7 @@ def small_refset(tmp_path_factory):
     return ref.write_reference_set(inst, tmp_path_factory.mktemp("small"))
 
 
+@pytest.mark.filterwarnings("ignore")  # damaged on purpose: only the exception matters
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(sorted(_LOADERS)), data=st.data())

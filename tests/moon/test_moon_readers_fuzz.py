@@ -39,6 +39,7 @@ def moon_fits_bytes(tmp_path_factory):
     return write_moon_image(image, tmp_path_factory.mktemp("moon") / "moon.fits").read_bytes()
 
 
+@pytest.mark.filterwarnings("ignore")  # damaged on purpose: only the exception matters
 @_FUZZ
 @given(cut=st.integers(0, 12000), pos=st.integers(0, 12000), flip=st.integers(1, 255))
 @example(cut=10560, pos=730, flip=1)     # a damaged OBSPOSZ card: VerifyError on access
@@ -49,6 +50,7 @@ def test_damaged_moon_image_raises_clear_error(tmp_path, moon_fits_bytes, cut, p
     _check(read_moon_image, bad)
 
 
+@pytest.mark.filterwarnings("ignore")  # damaged on purpose: only the exception matters
 @pytest.mark.parametrize("card, value", [("OBSPOSX", "'abc'"), ("RADCOEF", "'x'"), ("GAIN", "'e'"),
                                          ("DATE-OBS", "'not a date'"), ("OBSFRAME", "'GALACTIC'")])
 def test_bad_moon_keyword_values_named(tmp_path, moon_fits_bytes, card, value):
@@ -62,6 +64,7 @@ def test_bad_moon_keyword_values_named(tmp_path, moon_fits_bytes, card, value):
     assert str(info.value).startswith(str(bad))
 
 
+@pytest.mark.filterwarnings("ignore")  # damaged on purpose: only the exception matters
 @_FUZZ
 @given(cut=st.integers(0, 60000), pos=st.integers(0, 60000), flip=st.integers(1, 255))
 def test_damaged_gsics_srf_raises_clear_error(tmp_path, cut, pos, flip):
@@ -71,6 +74,7 @@ def test_damaged_gsics_srf_raises_clear_error(tmp_path, cut, pos, flip):
     _check(read_srf, bad)
 
 
+@pytest.mark.filterwarnings("ignore")  # damaged on purpose: only the exception matters
 @_FUZZ
 @given(cut=st.integers(0, 40000), pos=st.integers(0, 40000), flip=st.integers(1, 255))
 def test_damaged_srf_table_raises_clear_error(tmp_path, cut, pos, flip):

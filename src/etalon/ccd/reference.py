@@ -302,8 +302,8 @@ def load_linearity(path, instrument: str | None = None) -> LinearityReference:
         if sorted(int(q) for q in table["QUADRANT"]) != [1, 2, 3, 4]:
             raise EtalonInputError(p, "linearity table needs exactly one row per quadrant 1..4")
         coefficients = np.zeros((4, 5))
-        for row in table:
-            coefficients[int(row["QUADRANT"]) - 1] = [float(row[f"C{k}"]) for k in range(5)]
+        coefficients[np.asarray(table["QUADRANT"], int) - 1] = np.column_stack(
+            [np.ma.filled(np.ma.asarray(table[f"C{k}"], float), np.nan) for k in range(5)])
         return LinearityReference(coefficients=_finite(p, coefficients, "linearity table"),
                                   name=p.name)
 
