@@ -34,6 +34,30 @@ COMMAND_GROUPS: dict[str | None, tuple[str, str, tuple[str, ...]]] = {
         "Lunar disk extraction, irradiance and the reference model.",
         ("etalon.moon.cli",),
     ),
+    "venus": (
+        "VENuS instrument: L1 headers, PO, campaign simulator, CT1/CT2 stray light",
+        "VENuS (Venμs) instrument facts, Level-1 headers, official calibration parameters (PO), "
+        "simulated calibration campaigns, CT1/CT2 residual stray-light quantification.",
+        ("etalon.venus.cli", "etalon.straylight.cli"),
+    ),
+    "campaign": (
+        "Moon calibration campaign: drift after PO updates, phases, flight acceptance",
+        "Per-band time series of observed/model ratios: geometry fit, drift per PO segment, "
+        "PO steps, orbit phases, statistical results file, in-flight acceptance.",
+        ("etalon.campaign.cli",),
+    ),
+    "desert": (
+        "Desert-site (PICS) calibration: BRDF normalisation, cross-calibration, Moon vs desert",
+        "DIMITRI desert-site series, directional normalisation, SBAF, cross-calibration and the "
+        "comparison with the Moon.",
+        ("etalon.desert.cli",),
+    ),
+    "sno": (
+        "SNO for the operational chain: overpasses, coincidences, radiometric comparison",
+        "Simultaneous nadir overpasses and same-site near-simultaneous acquisitions from TLEs or "
+        "mean elements, and their radiometric comparison.",
+        ("etalon.sno.cli",),
+    ),
 }
 
 
@@ -59,13 +83,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code (0 done, 1 some inputs failed, 2 bad input)."""
+    import logging
+
+    from etalon.cliutil import EXIT_USAGE, UsageError, setup_logging
+    from etalon.fileio import EtalonInputError
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False),
+                  getattr(args, "log_format", "text"))
     if not hasattr(args, "func"):
         parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, EtalonInputError) as exc:
+        logging.getLogger("etalon").error("%s", exc)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `etalon ... | head`: the reader went away; not an error of ours
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

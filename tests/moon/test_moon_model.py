@@ -18,8 +18,8 @@ from etalon.moon.model import (
     rolo_model,
     spectral_irradiance,
 )
-from etalon.moon.solar import wehrli
-from etalon.moon.srf import SpectralResponse, read_srf
+from etalon.spectral.responses import SpectralResponse, read_srf
+from etalon.spectral.solar import wehrli
 
 
 def test_rolo_reproduces_hand_computation_at_544nm():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError
 from etalon.moon.images import MoonImage, read_moon_image, write_moon_image
-from etalon.moon.srf import read_srf
+from etalon.spectral.responses import read_srf
 
 _FUZZ = settings(max_examples=30, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -85,7 +85,7 @@ def test_damaged_srf_table_raises_clear_error(tmp_path, cut, pos, flip):
 
 
 def test_srf_channel_without_response_is_left_out_with_a_warning(tmp_path):
-    from etalon.moon.srf import read_srf_table
+    from etalon.spectral.responses import read_srf_table
 
     table = tmp_path / "srf.tsv"
     table.write_text("SR_WL\tB1\tB2\n500\t0\t0\n501\t0.5\t0\n502\t1\t0\n503\t0\t0\n")

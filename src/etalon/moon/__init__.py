@@ -9,7 +9,7 @@ Modules (one concept each):
   operators' threshold method.
 - :mod:`etalon.moon.irradiance`: integrated irradiance and its uncertainty.
 - :mod:`etalon.moon.geometry`: Sun/Moon/observer geometry (astropy, DE421).
-- :mod:`etalon.moon.srf`, :mod:`etalon.moon.solar`: spectral responses, Wehrli spectrum.
+- spectral responses, solar spectra and band integration live in :mod:`etalon.spectral`.
 - :mod:`etalon.moon.model`: ROLO / LIME disk reflectance and band irradiance.
 - :mod:`etalon.moon.simulate`: Moon images with known irradiance.
 - :mod:`etalon.moon.measure`: per-file, per-channel measurement table.

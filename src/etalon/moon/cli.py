@@ -73,7 +73,7 @@ def _model(args: argparse.Namespace) -> int:
     from etalon.moon.measure import SEVIRI_SRF
     from etalon.moon.measure import _model as model_by_name
     from etalon.moon.model import LunarModelRangeWarning, band_irradiance
-    from etalon.moon.srf import read_srf
+    from etalon.spectral.responses import read_srf
 
     try:
         xyz = [float(v) for v in args.observer.split(",")]

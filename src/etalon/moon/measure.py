@@ -372,7 +372,7 @@ def _read_noise_dn(ch: ChannelData, bg_std: float) -> float:
 @functools.lru_cache(maxsize=4)
 def _srf_registry(srf_path: str | None) -> dict:
     from etalon.data import data_path
-    from etalon.moon.srf import read_srf
+    from etalon.spectral.responses import read_srf
 
     reg = {}
     if srf_path is None:

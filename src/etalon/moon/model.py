@@ -37,8 +37,8 @@ import numpy as np
 
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError, require_file
-from etalon.moon.solar import SolarSpectrum, wehrli
-from etalon.moon.srf import SpectralResponse
+from etalon.spectral.responses import SpectralResponse
+from etalon.spectral.solar import SolarSpectrum, wehrli
 
 __all__ = [
     "MOON_RADIUS_KM",
