@@ -88,3 +88,14 @@ def test_truncated_archive_file_is_an_error_not_a_partial_frame(tmp_path):
     path.write_bytes(_ARCHIVE_BYTES[:65536])
     with pytest.raises(EtalonInputError, match="truncated FITS file"):
         read_frame(path)
+
+
+def test_read_frame_refuses_an_absurd_naxis_before_astropy_parses_it(tmp_path):
+    """A 98 KB file whose NAXIS is 99999999999999999999 used to make astropy loop without end."""
+    raw = bytearray(_ARCHIVE_BYTES)
+    card = next(i for i in range(0, 2880 * 4, 80) if raw[i:i + 8] == b"NAXIS   ")
+    raw[card:card + 80] = f"{'NAXIS':8}= {'99999999999999999999':>20}".ljust(80).encode()
+    path = tmp_path / "naxis.fit"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(EtalonInputError, match=r"naxis\.fit: invalid NAXIS card \(99999999999999999999\)"):
+        read_frame(path)

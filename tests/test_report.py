@@ -86,7 +86,7 @@ def test_collect_records_from_outputs():
 
 def test_report_command_end_to_end(notebook_dir, tmp_path, capsys):
     out = tmp_path / "reports"
-    code = main(["report", "--notebook-dir", str(notebook_dir), "--output", str(out),
+    code = main(["report", "--notebook-dir", str(notebook_dir), "--output-dir", str(out),
                  "-p", "n", "4", "-p", "20:divisor", "not-a-number", "--no-progress", "--no-code"])
     assert code == 1
     captured = capsys.readouterr()
@@ -108,7 +108,7 @@ def test_report_command_end_to_end(notebook_dir, tmp_path, capsys):
 
 def test_failing_cell_is_reported_and_others_still_run(notebook_dir, tmp_path, capsys):
     out = tmp_path / "reports"
-    code = main(["report", "--notebook-dir", str(notebook_dir), "--output", str(out),
+    code = main(["report", "--notebook-dir", str(notebook_dir), "--output-dir", str(out),
                  "--no-progress", "--jobs", "2"])
     assert code == 1
     err = capsys.readouterr().err
@@ -120,7 +120,7 @@ def test_failing_cell_is_reported_and_others_still_run(notebook_dir, tmp_path, c
 
 
 def test_unknown_unscoped_parameter_is_a_usage_error(notebook_dir, tmp_path, capsys):
-    code = main(["report", "--notebook-dir", str(notebook_dir), "--output", str(tmp_path / "r"),
+    code = main(["report", "--notebook-dir", str(notebook_dir), "--output-dir", str(tmp_path / "r"),
                  "-p", "nonsense", "1", "--no-progress"])
     assert code == 2
     assert "no selected notebook declares this parameter" in capsys.readouterr().err
@@ -130,7 +130,7 @@ def test_a_cell_over_the_timeout_fails_the_notebook_instead_of_hanging(tmp_path,
     d = tmp_path / "nbs"
     d.mkdir()
     _write_nb(d / "30_hangs.ipynb", "seconds: float = 60.0", "import time\ntime.sleep(seconds)")
-    code = main(["report", "--notebook-dir", str(d), "--output", str(tmp_path / "r"),
+    code = main(["report", "--notebook-dir", str(d), "--output-dir", str(tmp_path / "r"),
                  "--timeout", "2", "--no-progress"])
     assert code == 1
     err = capsys.readouterr().err
@@ -138,3 +138,114 @@ def test_a_cell_over_the_timeout_fails_the_notebook_instead_of_hanging(tmp_path,
     summary = json.loads((tmp_path / "r" / "index.json").read_text())
     assert summary["notebooks"][0]["status"] == "failed"
     assert summary["notebooks"][0]["duration_s"] < 30
+
+
+# ---------------------------------------------------------------- issues 16/17
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+from etalon.report.offline import remote_references, render_math, static_widgets  # noqa: E402
+
+_WIDGET_CELL = """import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+%matplotlib inline
+choice = widgets.Dropdown(options=[("first", 1), ("second", 2)], description="file")
+def show(index):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(np.arange(10) * index)
+    ax.set_title(f"frame {index}")
+    plt.show()
+display(widgets.VBox([choice, widgets.interactive_output(show, {"index": choice})]))"""
+
+
+def test_report_refuses_to_write_into_the_notebooks_folder(notebook_dir, capsys):
+    before = {p.name: p.read_bytes() for p in notebook_dir.iterdir()}
+    for option in ("-o", "--output-dir"):
+        code = main(["report", "-n", "10", "--notebook-dir", str(notebook_dir), option, str(notebook_dir),
+                     "--no-progress"])
+        assert code == 2
+        assert "the output folder is the notebooks' folder" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in notebook_dir.iterdir()} == before
+
+
+def test_report_output_dir_that_is_a_file_is_one_line_error(notebook_dir, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["report", "--notebook-dir", str(notebook_dir), "--output-dir", str(afile),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: {afile}: --output-dir is a file, expected a folder"
+
+
+def test_corrupt_notebook_error_names_the_file(tmp_path, capsys):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    (d / "50_broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    assert main(["report", "--notebook-dir", str(d), "--output-dir", str(tmp_path / "r"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{d / '50_broken.ipynb'}: not a notebook (invalid JSON at line 1" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf", "x"])
+def test_bad_timeout_is_a_usage_error(notebook_dir, tmp_path, value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--notebook-dir", str(notebook_dir), "--output-dir", str(tmp_path / "r"),
+              "--timeout", value])
+    assert exc.value.code == 2
+
+
+def test_render_math_and_static_widgets_units():
+    out = render_math("energy $E = mc^2$, price $5 and `$x$` code")
+    assert out.count('class="etalon-math"') == 1 and 'alt="E = mc^2"' in out and "`$x$`" in out
+    nb = {"metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {
+        "a": {"model_name": "IntSliderModel", "state": {"value": 4, "min": 0, "max": 9,
+                                                         "description": "gain"}}}}}},
+          "cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "data": {
+              "application/vnd.jupyter.widget-view+json": {"model_id": "a"}, "text/plain": "x"}}]}]}
+    out = static_widgets(nb)
+    html_text = out["cells"][0]["outputs"][0]["data"]["text/html"]
+    assert "<b>gain</b> <code>4</code>" in html_text and "range 0 to 9" in html_text
+    assert "widgets" not in out["metadata"] and "widgets" in nb["metadata"]
+
+
+def test_report_with_a_widget_renders_offline_in_a_browser(tmp_path, capsys):
+    """The HTML report of a notebook with a widget loads nothing from the network and shows the
+    widget's output (the figure) as a static view; checked in headless Chromium, network off."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _write_nb(d / "60_widget.ipynb", "n: int = 1",
+              _WIDGET_CELL + "\nfrom etalon.report import record\nrecord('n', n)")
+    nb = nbformat.read(d / "60_widget.ipynb", as_version=4)
+    nb.cells.insert(1, new_markdown_cell("Inputs none, outputs a figure; math $\\alpha = 2$."))
+    nbformat.write(nb, d / "60_widget.ipynb")
+    out = tmp_path / "r"
+    # --timeout 30.5: fractional seconds accepted (nbclient takes whole seconds)
+    assert main(["report", "--notebook-dir", str(d), "--output-dir", str(out), "--timeout", "30.5",
+                 "--no-progress"]) == 0
+    page = (out / "60_widget.html").read_text(encoding="utf-8")
+    assert remote_references(page) == []
+    assert "cdnjs" not in page and "unpkg" not in page
+    assert page.count('class="etalon-widget-static"') == 1
+    assert 'class="etalon-math"' in page
+    executed = json.loads((out / "60_widget.ipynb").read_text())
+    assert "widgets" in executed["metadata"]  # the live state stays in the notebook for JupyterLab
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (apt-get install -y chromium): static checks only")
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--proxy-server=http://127.0.0.1:9",
+             "--proxy-bypass-list=<-loopback>", "--host-resolver-rules=MAP * ~NOTFOUND",
+             f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1100,1600"]
+    url = (out / "60_widget.html").as_uri()
+    dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=60).stdout
+    widget = dom[dom.index('class="etalon-widget-static"'):]
+    widget = widget[:widget.find("jp-Cell ")]  # up to the next cell
+    assert "<b>file</b> <code>first</code>" in widget
+    assert '<img alt="figure" src="data:image/png;base64,' in widget
+    shot = out / "60_widget.png"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", url], capture_output=True, timeout=60)
+    assert shot.stat().st_size > 10_000

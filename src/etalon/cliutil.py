@@ -29,7 +29,9 @@ __all__ = [
     "UsageError",
     "add_common_options",
     "check_outputs",
+    "output_dir_or_error",
     "setup_logging",
+    "unique_inputs",
 ]
 
 EXIT_OK = 0
@@ -105,6 +107,22 @@ class _TextFormatter(logging.Formatter):
         return msg
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the message (pytest's capture,
+    a redirected stream), not the one of the moment the handler was made."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(verbose: int = 0, quiet: bool = False, fmt: str = "text",
                   stream=None) -> logging.Logger:
     """Install the one stderr handler of the ``etalon`` logger; route Python warnings to it.
@@ -122,7 +140,7 @@ def setup_logging(verbose: int = 0, quiet: bool = False, fmt: str = "text",
     for h in list(root.handlers):
         if getattr(h, "_etalon_cli", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler._etalon_cli = True  # type: ignore[attr-defined]
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     root.addHandler(handler)
@@ -145,41 +163,116 @@ def _resolved(p: str | os.PathLike[str]) -> Path:
         return Path(os.path.abspath(p))
 
 
+def _identity(p: str | os.PathLike[str]) -> tuple[int, int] | None:
+    try:
+        st = Path(p).stat()
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def unique_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """``paths`` without repeats (the same file given twice is processed once, with a warning)."""
+    seen: set = set()
+    out: list[str] = []
+    for p in paths:
+        key = _identity(p) or _resolved(p)
+        if key in seen:
+            log.warning("%s: given more than once; processed once", p)
+            continue
+        seen.add(key)
+        out.append(os.fspath(p))
+    return out
+
+
+def _check_target(out: str | os.PathLike[str]) -> None:
+    """Refuse an output that cannot be written: a folder in its place, a file as its folder,
+    a folder that is not writable, a name longer than the file system allows."""
+    from etalon.fileio import EtalonOutputError
+
+    p = Path(out)
+    if p.name in ("", ".", ".."):
+        raise EtalonOutputError(p, "output must be a file name, not a folder")
+    try:
+        if p.is_dir():
+            raise EtalonOutputError(p, "output is an existing folder, expected a file name "
+                                       "(use --output-dir for a folder)")
+        limit = 255
+        ancestor = p.parent if str(p.parent) else Path(".")
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if ancestor.exists() and not ancestor.is_dir():
+            raise EtalonOutputError(p, f"cannot create the output: {ancestor} is a file, not a folder")
+        try:
+            limit = int(os.pathconf(ancestor, "PC_NAME_MAX"))
+        except (OSError, ValueError):
+            pass
+        for part in p.parts:
+            if len(os.fsencode(part)) > limit:
+                raise EtalonOutputError(p, f"file name too long ({len(os.fsencode(part))} bytes, "
+                                           f"the limit here is {limit})")
+        if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+            raise EtalonOutputError(p, f"cannot write the output: folder {ancestor} is not writable "
+                                       "(permission denied)")
+    except OSError as exc:
+        from etalon.fileio import describe_os_error
+
+        raise EtalonOutputError(p, f"cannot write the output ({describe_os_error(exc)})") from exc
+
+
 def check_outputs(inputs: Iterable[str | os.PathLike[str]],
                   outputs: Sequence[str | os.PathLike[str]]) -> None:
-    """Refuse outputs that are (or resolve to) an input, or that collide with each other.
+    """Refuse outputs that are (or resolve to) an input, collide with each other, or cannot be written.
 
-    Call it before any work, with every input and every planned output of the command.
+    Call it before any work, with every input and every planned output of the
+    command (every product against every input of the batch). When ``inputs``
+    and ``outputs`` have the same length they are taken as pairs, and a clash
+    names the two inputs whose products would share a name.
 
     Raises
     ------
     UsageError
         Naming the output and the input (or the two inputs) it clashes with.
+    etalon.fileio.EtalonOutputError
+        Naming the output, when it cannot be written (a folder in its place, its
+        folder a file or not writable, a name too long).
     """
-    ins = {}
+    inputs = [os.fspath(p) for p in inputs]
+    outputs = [os.fspath(p) for p in outputs]
+    paired = len(inputs) == len(outputs)
+    ins: dict = {}
     for p in inputs:
-        ins.setdefault(_resolved(p), str(p))
-        with_same = Path(p)
-        if with_same.exists():
-            try:
-                st = with_same.stat()
-                ins.setdefault((st.st_dev, st.st_ino), str(p))
-            except OSError:
-                pass
-    seen: dict[Path, str] = {}
-    for out in outputs:
+        ins.setdefault(_resolved(p), p)
+        ident = _identity(p)
+        if ident is not None:
+            ins.setdefault(ident, p)
+    seen: dict[Path, int] = {}
+    for i, out in enumerate(outputs):
         r = _resolved(out)
-        if r in ins:
-            raise UsageError(f"{out}: output is the input {ins[r]}; refusing to overwrite an input")
-        if Path(out).exists():
-            try:
-                st = Path(out).stat()
-                if (st.st_dev, st.st_ino) in ins:
-                    raise UsageError(f"{out}: output is the input {ins[(st.st_dev, st.st_ino)]}; "
-                                     "refusing to overwrite an input")
-            except OSError:
-                pass
+        clash = ins.get(r)
+        if clash is None:
+            ident = _identity(out)
+            clash = ins.get(ident) if ident is not None else None
+        if clash is not None:
+            raise UsageError(f"{out}: output is the input {clash}; refusing to overwrite an input")
         if r in seen:
-            raise UsageError(f"{out}: two products would have this name ({seen[r]} and again); "
-                             "use distinct names or --output-dir")
-        seen[r] = str(out)
+            if paired:
+                raise UsageError(f"{inputs[seen[r]]} and {inputs[i]} would both write {out}; "
+                                 "refusing to lose a product (rename one input, or process them "
+                                 "into different folders)")
+            raise UsageError(f"{out}: two products would have this name; use distinct names "
+                             "or --output-dir")
+        seen[r] = i
+    for out in dict.fromkeys(outputs):
+        _check_target(out)
+
+
+def output_dir_or_error(path: str | os.PathLike[str]) -> Path:
+    """``--output-dir`` checked before any work: not a file, creatable and writable."""
+    from etalon.fileio import EtalonOutputError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise EtalonOutputError(p, "--output-dir is a file, expected a folder")
+    _check_target(p / "x")
+    return p

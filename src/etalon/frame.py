@@ -26,7 +26,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from etalon.fileio import EtalonInputError, atomic_output, require_file
+from etalon.fileio import EtalonInputError, atomic_output, check_fits_header, require_file
 
 __all__ = ["FLAG_BAD", "FLAG_CONFLICT", "FLAG_MISSING", "FLAG_SAT_MOST", "FLAG_SAT_SOME",
            "Frame", "read_frame", "write_frame"]
@@ -100,9 +100,12 @@ def read_frame(path: str | os.PathLike[str]) -> Frame:
     ------
     EtalonInputError
         Naming the file, when it is missing, not FITS, damaged (truncated data,
-        broken header cards), or has no 2-D image.
+        broken header cards, absurd NAXIS/NAXISn/BITPIX: checked by
+        :func:`etalon.fileio.check_fits_header` before astropy parses anything),
+        or has no 2-D image.
     """
     p = require_file(path, "FITS file")
+    check_fits_header(p)
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -17,7 +17,7 @@ from astropy.io import fits
 
 from etalon import __version__
 
-__all__ = ["add_history", "stamp_header", "table_provenance"]
+__all__ = ["add_history", "fits_text", "stamp_header", "table_provenance"]
 
 
 def _now_iso() -> str:
@@ -28,9 +28,21 @@ def _short(path: str | os.PathLike[str]) -> str:
     return Path(path).name
 
 
+def fits_text(text: object) -> str:
+    """``text`` as a FITS header string: printable ASCII, other characters as ``\\xe9``-style escapes.
+
+    FITS header values may hold printable ASCII only; a file name such as
+    ``trame_é.fits`` becomes ``trame_\\xe9.fits`` instead of failing the write.
+    """
+    out = os.fsdecode(text) if isinstance(text, (bytes, os.PathLike)) else str(text)
+    out = out.encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in out)
+
+
 def add_history(header: fits.Header, text: str) -> None:
-    """Append ``text`` as HISTORY lines (astropy wraps long text over several cards)."""
-    header.add_history(text)
+    """Append ``text`` as HISTORY lines (astropy wraps long text over several cards;
+    non-ASCII characters are escaped, :func:`fits_text`)."""
+    header.add_history(fits_text(text))
 
 
 def stamp_header(
@@ -49,7 +61,7 @@ def stamp_header(
     first_stamp = "ETALONV" not in header
     if first_stamp and "DATE" in header and "ORIGDATE" not in header:
         header["ORIGDATE"] = (header["DATE"], "UTC creation date of the input file")
-    header["ETALONV"] = (__version__, "etalon package version")
+    header["ETALONV"] = (fits_text(__version__), "etalon package version")
     header["DATE"] = (_now_iso(), "UTC date this file was written")
     parts = [f"etalon {__version__} {step}"]
     names = [_short(p) for p in inputs]

@@ -11,7 +11,7 @@ from astropy.io import fits
 
 from etalon.ccd.keywords import ETALON_KEYWORDS, MISSION_KEYWORDS
 from etalon.ccd.pipeline import Pipeline, calibrate_file
-from etalon.ccd.step import FLAG_DESPIKED
+from etalon.ccd.step import FLAG_DESPIKED, FLAG_MISSING
 from etalon.data import deep_impact_archive_files
 from etalon.frame import read_frame
 
@@ -50,7 +50,9 @@ def test_archive_file_through_pipeline(path):
     out = result.frame
     # the mission's flags are kept; only etalon's despike bit may be added
     assert np.array_equal(out.flags & ~FLAG_DESPIKED, frame.flags)
-    changed = out.data != frame.data
+    missing = (out.flags & FLAG_MISSING) != 0
+    assert np.isnan(out.data[missing]).all() and np.isfinite(out.data[~missing]).all()
+    changed = (out.data != frame.data) & ~missing
     assert np.array_equal(changed, (out.flags & FLAG_DESPIKED) != 0)
     assert changed.sum() <= 3                         # a few isolated pixels at most
     keep = ~changed
@@ -64,7 +66,8 @@ def test_archive_file_through_pipeline(path):
         assert out.header[key] is True               # the mission's own record stays
     assert out.header["DESPIKE"] is True and out.header["DESPIKCT"] == changed.sum()
     assert out.header["MISSPXCT"] == 100 and out.header["CALTYPE"] == "DN"
-    assert out.header["PGMNAME"] == "DICAL"
+    # etalon changed the file: PGMNAME names etalon (the archive's DICAL stays in HISTORY)
+    assert frame.header["PGMNAME"] == "DICAL" and out.header["PGMNAME"] == "ETALON"
     # statistics without the missing pixels (the archive's DATAMIN was a missing pixel)
     valid = (out.flags & 2) == 0
     assert out.header["DATAMIN"] == pytest.approx(float(out.data[valid].min()), abs=1e-3)
@@ -77,7 +80,7 @@ def test_calibrate_file_writes_product_and_keeps_input(tmp_path):
     out = calibrate_file(path, tmp_path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     with fits.open(out) as hdul:
-        assert [h.name for h in hdul] == ["PRIMARY", "FLAGS", "SNR"]
+        assert [h.name for h in hdul] == ["PRIMARY", "FLAGS", "MASK", "UNCERT", "SNR"]
         assert hdul[0].header["CALCFG"] == "NAV"
         history = " ".join(str(h) for h in hdul[0].header["HISTORY"])
         assert "ccd calibrate" in history and path.name in history

@@ -11,8 +11,9 @@ from etalon.fileio import EtalonInputError
 def test_default_is_the_nav_configuration():
     states = {name: s.state for name, s in Pipeline.default().steps.items()}
     assert list(states) == list(STEPS)
-    enabled = {"saturation", "bias", "linearity", "noise", "dark", "flat", "badpixels", "despike"}
-    skipped = {"crosstalk", "smear", "clean", "mtf", "radiance", "iof"}
+    enabled = {"saturation", "bias", "linearity", "noise", "dark", "smear", "flat", "badpixels",
+               "despike"}
+    skipped = {"crosstalk", "clean", "mtf", "radiance", "iof"}
     disabled = {"gain", "tempvolt", "geometric", "denoise", "bitweight"}
     assert {n for n, s in states.items() if s == "enabled"} == enabled
     assert {n for n, s in states.items() if s == "skipped"} == skipped
@@ -35,7 +36,7 @@ def test_toml_overlays_default(tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[steps.warp]\nstate = "enabled"\n', "unknown step"),
-    ('[steps.smear]\nstate = "enabled"\n', "not implemented"),
+    ('[steps.crosstalk]\nstate = "enabled"\n', "not implemented"),
     ('[steps.dark]\nstate = "maybe"\n', "state must be one of"),
     ('[steps.despike]\nsigma = 3\n', "unknown parameter"),
     ('[steps.despike]\nthreshold = "high"\n', "must be a number"),

@@ -155,8 +155,8 @@ def test_unknown_ccdt_uses_the_dark_reference_temperature_and_says_so(simulated)
     frame.header["CCDT"] = -9999.0
     frame.header["CALTYPE"] = "RAW"
     unknown = Pipeline.default().run(frame).frame
-    reference = Pipeline.default()._reference("dark", simulated.frame.header["INSTRUME"],
-                                              unknown.data.shape)
+    reference, _ = Pipeline.default()._reference("dark", simulated.frame.header["INSTRUME"],
+                                                 unknown.data.shape)
     frame.header["CCDT"] = reference.t_ref_k
     known = Pipeline.default().run(frame).frame
     np.testing.assert_array_equal(unknown.data, known.data)

@@ -81,30 +81,28 @@ def test_warning_outside_phase_range():
         disk_reflectance(k, 97.0, 0, 0, 0)
 
 
-def test_lime_file_is_reordered_to_rolo_meaning():
-    """LIME applies its c1/c3 to the observer longitude (lime_tbx elref.py): swapped on reading."""
+def test_bundled_lime_file_is_read_in_its_own_atbd_order():
+    """The 20251010 file (released after toolbox 1.1.0) is in ATBD order: no re-ordering."""
     import netCDF4
 
     path = data_path("lunar_model", "LIME_MODEL_COEFS_20251010_V01.nc")
     with netCDF4.Dataset(path) as ds:
         raw = np.asarray(ds["coeff"][:])
     m = read_lime_coefficients(path)
+    assert m.convention == "ATBD"
     assert m.coefficients.shape == (18, 6)
     np.testing.assert_array_equal(m.wavelength_um * 1000, [440, 500, 675, 870, 1020, 1640])
-    np.testing.assert_array_equal(m.coefficients[7], raw[8])
-    np.testing.assert_array_equal(m.coefficients[8], raw[7])
-    np.testing.assert_array_equal(m.coefficients[9], raw[10])
-    np.testing.assert_array_equal(m.coefficients[10], raw[9])
-    # LIME's own form, written out, equals ours on the re-ordered coefficients
+    np.testing.assert_array_equal(m.coefficients, raw)
+    # the ATBD form, written out (c1, c3 x observer latitude), equals disk_reflectance
     g, lat, lon, sun = 40.0, 6.0, -4.0, 25.0
     gr, sr = math.radians(g), math.radians(sun)
     c = raw[:, 2]
     ln = (c[0] + c[1] * gr + c[2] * gr**2 + c[3] * gr**3 + c[4] * sr + c[5] * sr**3 + c[6] * sr**5
-          + c[7] * lon + c[8] * lat + c[9] * sr * lon + c[10] * sr * lat
+          + c[7] * lat + c[8] * lon + c[9] * sr * lat + c[10] * sr * lon
           + c[11] * math.exp(-g / c[14]) + c[12] * math.exp(-g / c[15])
           + c[13] * math.cos((g - c[16]) / c[17]))
     assert m.reflectance(g, lat, lon, sun)[2] == pytest.approx(math.exp(ln), rel=1e-12)
-    assert np.all(np.isfinite(m.uncertainty))
+    assert np.all(np.isfinite(m.uncertainty)) and m.err_corr.shape == (108, 108)
     # LIME and ROLO agree to ~15 % on the disk reflectance near 675 nm
     rolo_675 = np.interp(0.675, rolo_model().wavelength_um, rolo_model().reflectance(g, lat, lon, sun))
     assert lime_model().reflectance(g, lat, lon, sun)[2] / rolo_675 == pytest.approx(1.0, abs=0.15)
@@ -125,6 +123,7 @@ def test_irradiance_units_and_normalisation():
     box = SpectralResponse("box", np.array([0.5435, 0.5445]), np.array([1.0, 1.0]))
     b = band_irradiance(m, box, 10.0, 0, 0, 0)
     assert b.irradiance == pytest.approx(e[0], rel=2e-3)
+    assert b.uncertainty == pytest.approx(0.05 * b.irradiance, rel=1e-9)   # ROLO's 5 % scale
     assert b.in_phase_range and not b.extrapolated
 
 

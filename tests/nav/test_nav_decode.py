@@ -79,7 +79,12 @@ def test_spec_packets_land_in_raw_and_science_frames(instrument, detector, sci_c
     assert nav.header.centroid_pixel_raw == 10.5 and nav.header.centroid_line_raw == 20.25
     assert (nav.header.centroid_line, nav.header.centroid_pixel) == sci_corner(20.25, 10.5)
     assert nav.header.pseudo_et == 1.7e8 and nav.header.target_id == 1000093
-    assert nav.header.celestial_north_deg == pytest.approx((270 - np.degrees(2.0)) % 360)
+    raw_north = (270 - np.degrees(2.0)) % 360
+    assert nav.header.celestial_north_raw_deg == pytest.approx(raw_north)
+    # science array: MRI/ITS rotate 180 deg (mirrors the clock angle in the origin-lower
+    # display), HRIV flips vertically (keeps it)
+    expected = raw_north if instrument == "NAVHRI" else (-raw_north) % 360
+    assert nav.header.celestial_north_deg == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("instrument", INSTRUMENTS)
@@ -204,10 +209,15 @@ def test_no_valid_packet_is_a_clear_error(tmp_path):
 
 def test_expected_instrument_filters_packets():
     mri = spec_packet([1, 2], detector=2)
-    its = spec_packet([3, 4], detector=1, left=4, right=5)
+    its = (spec_packet([3, 4], detector=1, left=4, right=5)
+           + spec_packet([5, 6], detector=1, left=4, right=5, first_pixel=4, first_line=1,
+                         top=0, bottom=1))
     nav = decode(mri + its, instrument="ITS")
-    assert nav.instrument == "NAVITS" and nav.report.packets_used == 1
+    assert nav.instrument == "NAVITS" and nav.report.packets_used == 2
     assert nav.report.rejected[0].code == 11
+    # one ITS header against an MRI packet is not an ITS image (issue 17, item 9)
+    with pytest.raises(NavDecodeError, match="no valid NAVITS packet"):
+        decode(mri + spec_packet([3, 4], detector=1, left=4, right=5), instrument="ITS")
 
 
 def test_bad_file_name_still_decodes_with_a_warning():

@@ -27,7 +27,7 @@ def test_cli_writes_the_fits_described(sim, tmp_path, capsys):
     assert raw.read_bytes() == before
     t, h = sim.truth, sim.truth.header
     with fits.open(out) as hdul:
-        assert [x.name for x in hdul] == ["PRIMARY", "FLAGS", "SNIPS"]
+        assert [x.name for x in hdul] == ["PRIMARY", "FLAGS", "MASK", "SNIPS"]
         hdr = hdul[0].header
         assert hdr["BITPIX"] == 16 and hdr["BZERO"] == 32768
         assert hdul[0].data.dtype == np.uint16
@@ -44,7 +44,8 @@ def test_cli_writes_the_fits_described(sim, tmp_path, capsys):
     assert hdr["BORERA"] == pytest.approx(np.degrees(h.ra), abs=1e-12)
     assert hdr["BOREDEC"] == pytest.approx(np.degrees(h.dec), abs=1e-12)
     assert hdr["TWIST"] == pytest.approx(np.degrees(h.twist), abs=1e-12)
-    assert hdr["CELESTN"] == pytest.approx((270 - np.degrees(h.twist)) % 360, abs=1e-12)
+    assert hdr["CELESTNR"] == pytest.approx((270 - np.degrees(h.twist)) % 360, abs=1e-12)
+    assert hdr["CELESTN"] == pytest.approx(h.celestial_north_deg, abs=1e-12)
     assert hdr["PSEUDOET"] == h.pseudo_et and hdr["EXPSRDRT"] == h.exposure
     assert (hdr["CENTLINE"], hdr["CENTPIX"]) == (h.centroid_line, h.centroid_pixel)
     assert "0-based" in hdr.comments["CENTPIX"]

@@ -13,6 +13,8 @@ from etalon.data import DATA_DIR, deep_impact_archive_files
 from etalon.fileio import EtalonInputError
 from etalon.frame import Frame, read_frame
 from etalon.nav import sclk
+from etalon.nav.bias import DEFAULT_BIAS_TABLE
+from etalon.nav.keywords import DEFAULT_SEQUENCE_TABLE
 from etalon.nav.preprocess import PreprocessWarning, load_tables, preprocess_frame
 
 #: SCSTOP of the real mv0173727702_9000910_062_dn.fit, as a pseudo-ET
@@ -39,7 +41,9 @@ def nav_frame(instrument="NAVMRI", expid=9000910, pseudo_et=PSEUDO_ET_062, expos
 
 @pytest.fixture(scope="module")
 def tables():
-    return load_tables(science_dir=DATA_DIR / "deep_impact")
+    # the bundled tables named explicitly: no default taken, nothing guessed (CALSYNTH = F)
+    return load_tables(sequence=DEFAULT_SEQUENCE_TABLE, bias=DEFAULT_BIAS_TABLE,
+                       science_dir=DATA_DIR / "deep_impact")
 
 
 def test_every_nav_keyword(tables):

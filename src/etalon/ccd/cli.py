@@ -1,13 +1,16 @@
-"""``etalon ccd calibrate``: the calibration pipeline over FITS frames (thin CLI layer)."""
+"""``etalon ccd calibrate`` and ``etalon ccd steps``: the calibration pipeline (thin CLI layer)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
+import re
 
-from etalon.batch import add_scheduler_option
+from etalon.cliutil import add_common_options
 
-__all__ = ["register"]
+__all__ = ["calibrate_pair", "planned_outputs", "register"]
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,21 +21,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "bad pixels, despike, radiance)",
         description="Calibrate FITS frames: etalon's pre-processed NAV frames (1024 x 1024 with "
                     "overclock) and the mission's archive products alike. Steps the input's own "
-                    "keywords say were applied are not applied again. Writes "
-                    "<output-dir>/<name>_cal.fits with FLAGS and SNR extensions; inputs are "
-                    "never modified; a failing file is reported and the others still finish.",
+                    "keywords say were applied are not applied again. Writes the file -o names "
+                    "(one input) or <output-dir>/<name>_cal.fits, with FLAGS and SNR extensions; "
+                    "inputs are never modified; a failing file is reported and the others still "
+                    "finish. Every degraded result (unknown CCDT, synthetic references) is a "
+                    "warning on the terminal and a HISTORY line in the product.",
         epilog="Exit status: 0 all files calibrated, 1 some file failed (each reported), "
-               "2 bad configuration or inputs whose products would share a name.",
+               "2 bad configuration or options, or outputs that would overwrite an input or "
+               "each other.",
     )
     p.add_argument("fits", nargs="+", metavar="FITS", help="input FITS file(s)")
-    p.add_argument("--output-dir", "-o", required=True, metavar="DIR",
-                   help="folder for the calibrated files (created if needed)")
     p.add_argument("--config", metavar="FILE", default=None,
                    help="TOML configuration overlaid on the NAV default "
                         "(etalon/data/ccd/nav_default.toml): step states, reasons, parameters, "
                         "reference files")
-    add_scheduler_option(p)
-    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    add_common_options(p, output="both", output_required=True, scheduler=True)
     p.set_defaults(func=_calibrate)
 
     s = subparsers.add_parser(
@@ -42,59 +45,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--config", metavar="FILE", default=None,
                    help="TOML configuration overlaid on the NAV default")
+    add_common_options(s, output=None, progress=False)
     s.set_defaults(func=_steps)
 
 
 def _pipeline(config):
     from etalon.ccd.pipeline import Pipeline
 
-    return Pipeline.from_toml(config) if config else Pipeline.default()
+    if not config:
+        return Pipeline.default()
+    from etalon.fileio import EtalonInputError, require_file
+
+    require_file(config, "configuration file")
+    try:
+        return Pipeline.from_toml(config)
+    except EtalonInputError:
+        raise
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:  # binary or odd files
+        raise EtalonInputError(config, f"not a valid configuration ({type(exc).__name__}: {exc})") \
+            from exc
 
 
-def _output_clashes(paths: list[str]) -> list[list[str]]:
-    """Groups of distinct inputs whose products would have the same name (same file stem)."""
+def planned_outputs(inputs: list[str], output: str | None, output_dir: str | None) -> list[str]:
+    """The product of each input: ``output``, or ``output_dir/<stem>_cal.fits``."""
     from pathlib import Path
 
-    by_stem: dict[str, list[str]] = {}
-    for path in dict.fromkeys(paths):
-        by_stem.setdefault(Path(path).stem, []).append(path)
-    return [group for group in by_stem.values() if len(group) > 1]
+    if output:
+        return [output]
+    return [str(Path(output_dir) / f"{Path(p).stem}_cal.fits") for p in inputs]
+
+
+def calibrate_pair(pair: tuple[str, str], config=None) -> dict:
+    """Calibrate ``pair[0]`` into ``pair[1]`` (module level: shipped to batch workers).
+
+    Returns ``output`` and ``warnings``: the HISTORY lines this run marked as
+    warnings (``etalon WARNING: ...``), so that the command shows them.
+    """
+    from etalon.frame import read_frame, write_frame
+
+    path, out = pair
+    frame = read_frame(path)
+    n_before = len(frame.header.get("HISTORY", []))
+    result = _pipeline(config).run(frame)
+    # astropy wraps a long HISTORY text over cards of 72 characters: join them back
+    new = "".join(str(h) for h in list(result.frame.header.get("HISTORY", []))[n_before:])
+    warned = [m.strip() for m in re.findall(r"etalon WARNING:(.*?)(?=etalon |$)", new)]
+    write_frame(result.frame, out)
+    return {"output": str(out), "warnings": warned}
 
 
 def _calibrate(args: argparse.Namespace) -> int:
     import functools
 
-    from etalon.batch import map_files, report_failures
-    from etalon.ccd.pipeline import calibrate_file
-    from etalon.fileio import EtalonInputError
+    from etalon.batch import batch_exit_code, map_files, report_failures
+    from etalon.cliutil import UsageError, check_outputs, unique_inputs
 
-    try:
-        _pipeline(args.config)  # fail early on a bad configuration
-    except EtalonInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    clashes = _output_clashes(args.fits)
-    if clashes:  # two inputs would write the same <stem>_cal.fits: the first would be lost
-        print("error: inputs with the same name would overwrite each other's product in "
-              f"{args.output_dir}: " + "; ".join(", ".join(group) for group in clashes),
-              file=sys.stderr)
-        return 2
-    func = functools.partial(calibrate_file, output_dir=args.output_dir, config=args.config)
-    results = map_files(func, args.fits, scheduler=args.scheduler, progress=not args.no_progress,
-                        description="calibrate")
+    inputs = unique_inputs(args.fits)
+    if args.output and len(inputs) > 1:
+        raise UsageError(f"-o/--output {args.output} takes a single FITS file ({len(inputs)} "
+                         "given); use --output-dir for several")
+    _pipeline(args.config)  # fail early on a bad configuration
+    outputs = planned_outputs(inputs, args.output, args.output_dir)
+    check_outputs(inputs, outputs)
+    func = functools.partial(calibrate_pair, config=args.config)
+    results = map_files(func, list(zip(inputs, outputs, strict=True)), scheduler=args.scheduler,
+                        progress=not args.no_progress, description="calibrate")
     for r in results:
         if r.ok:
-            print(f"{r.path} -> {r.value}")
-    return 1 if report_failures(results) else 0
+            print(f"{r.path} -> {r.value['output']}")
+            for text in r.value["warnings"]:
+                log.warning("%s: %s", r.path, text)
+    report_failures(results)
+    return batch_exit_code(results)
 
 
 def _steps(args: argparse.Namespace) -> int:
-    from etalon.fileio import EtalonInputError
-
-    try:
-        pipeline = _pipeline(args.config)
-    except EtalonInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    pipeline = _pipeline(args.config)
     pipeline.table().pprint(max_lines=-1, max_width=-1)
     return 0

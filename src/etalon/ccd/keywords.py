@@ -78,6 +78,10 @@ ETALON_KEYWORDS: dict[str, str] = {
     "BIASALG": "Bias source: SERIAL OVERCLOCK or NAVBIAS KEYWORDS",
     "CALCFG": "etalon calibration configuration name",
     "DRKTDEF": "CCDT unknown: dark at the reference temperature",
+    "CALSYNTH": "T: illustrative etalon table/reference used",
+    "BUNITARC": "Archive spelling of BUNIT",
+    "SMEARFRC": "Smear est.: fraction of column's peak added",
+    "SMEARMAX": "[DN] Smear est.: largest per-column smear",
 }
 
 

@@ -19,6 +19,7 @@ despike, clean, denoise, mtf, radiance, iof, geometric.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -43,7 +44,8 @@ from etalon.ccd.saturation import flag_saturation
 from etalon.ccd.step import FLAG_DESPIKED, FLAG_MISSING
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError
-from etalon.frame import Frame, read_frame, write_frame
+from etalon.frame import Frame, read_frame
+from etalon.nav.ccddata import ccddata_to_frame, frame_to_ccddata, write_product
 from etalon.nav.layout import FrameLayout
 from etalon.provenance import add_history, stamp_header
 
@@ -52,8 +54,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["DEFAULT_CONFIG", "STATES", "STEPS", "CalibrationResult", "Pipeline", "StepRecord",
-           "calibrate_file"]
+__all__ = ["DEFAULT_CONFIG", "IRREVERSIBLE_STEPS", "STATES", "STEPS", "CalibrationResult",
+           "Pipeline", "StepRecord", "calibrate_file", "calibrate_to", "reversible_path"]
+
+log = logging.getLogger(__name__)
+
+#: steps that cannot be undone (they replace pixel values): the reversible product
+#: (CALTYPE ...REV, as the archive's RADREV) is made without them
+IRREVERSIBLE_STEPS = ("despike", "clean", "denoise", "mtf")
+#: frame-transfer time of the NAV CCDs, ms (5.2 ms for HRI/MRI/ITS, the issue's figure)
+FRAME_TRANSFER_MS = 5.2
 
 #: the NAV default configuration file
 DEFAULT_CONFIG = data_path("ccd", "nav_default.toml")
@@ -81,7 +91,9 @@ STEPS: dict[str, _StepSpec] = {
                        "noise model: variance from gain, read and shot noise (linear DN)"),
     "crosstalk": _StepSpec("XTALK", False, {}, "electrical crosstalk removal"),
     "dark": _StepSpec("DARKCORR", True, {}, "subtract dark scaled with INTTIME and CCDT"),
-    "smear": _StepSpec("SMEAR", False, {}, "frame-transfer smear removal"),
+    "smear": _StepSpec("SMEAR", True, {"transfer_ms": FRAME_TRANSFER_MS, "ccd_lines": 1008,
+                                       "warn_fraction": 0.01},
+                       "estimate frame-transfer smear and warn above warn_fraction (not removed)"),
     "gain": _StepSpec("GAINCORR", False, {}, "quadrant gain normalization"),
     "flat": _StepSpec("FLATCORR", True, {"min_flat": 0.1}, "divide by the flat field"),
     "badpixels": _StepSpec("BPIXFL", True, {}, "flag bad pixels (bit 1)"),
@@ -103,8 +115,8 @@ _ORDER = {name: i for i, name in enumerate(STEPS)}
 #: keys accepted in the [pipeline] and [references] tables, and their types
 _SECTIONS: dict[str, dict[str, type]] = {
     "pipeline": {"name": str, "description": str, "respect_input_keywords": bool},
-    "references": {"source": str, "directory": str, "dark": str, "flat": str, "badpix": str,
-                   "linearity": str, "radcal": str},
+    "references": {"source": str, "directory": str, "library": str, "dark": str, "flat": str,
+                   "badpix": str, "linearity": str, "radcal": str},
 }
 #: values of references.source: the synthetic set (for the kinds not given), or files only
 REFERENCE_SOURCES = ("synthetic", "files")
@@ -134,10 +146,29 @@ class StepRecord:
 
 @dataclass
 class CalibrationResult:
-    """A calibrated frame and the record of every step."""
+    """A calibrated frame, the record of every step, its uncertainty and synthetic references.
+
+    Attributes
+    ----------
+    frame : Frame
+        The calibrated frame (float32 data, NaN where missing).
+    steps : list of StepRecord
+        What every step did.
+    uncertainty : numpy.ndarray or None
+        One-sigma uncertainty in the data's unit (NaN where missing).
+    synthetic : tuple of str
+        Reference kinds taken from etalon's synthetic (illustrative) set.
+    """
 
     frame: Frame
     steps: list[StepRecord]
+    uncertainty: np.ndarray | None = None
+    synthetic: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_ccddata(self):
+        """The calibrated frame as :class:`astropy.nddata.CCDData` (unit, mask, uncertainty, flags)."""
+        return frame_to_ccddata(self.frame, self.uncertainty)
 
     def step_table(self) -> Table:
         """The step records as a table (step, configured, outcome, reason, parameters, reference)."""
@@ -197,7 +228,8 @@ class Pipeline:
         self.name = str(self.config.get("pipeline", {}).get("name", "custom"))
         self.respect_input = bool(self.config.get("pipeline", {}).get("respect_input_keywords", True))
         self.steps = self._parse_steps(self.config.get("steps", {}))
-        self._references: dict[tuple[str, str, tuple[int, ...]], Any] = {}
+        self._references: dict[Any, Any] = {}
+        self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -282,6 +314,48 @@ class Pipeline:
                      dtype=[str] * 4)
 
     # ------------------------------------------------------------------ references
+    def _library(self):
+        cfg = self.config.get("references", {})
+        folder = cfg.get("library") or None
+        if folder is None:
+            return None, None
+        p = Path(folder)
+        if not p.is_absolute() and self.base_dir is not None:
+            p = self.base_dir / p
+        if "_library" not in self._references:
+            self._references["_library"] = ref.scan_reference_library(p)
+        return self._references["_library"], p
+
+    def reference_path(self, kind: str, instrument: str, mode=None, filter_name=None
+                       ) -> tuple[Path, bool]:
+        """The ``kind`` reference file of a frame and whether it is etalon's synthetic one.
+
+        Order: the explicit path of the configuration, else the best match of the
+        ``[references] library`` folder by (instrument, IMGMODE, FILTER), else the
+        synthetic set (``source = "synthetic"``).
+
+        Raises
+        ------
+        EtalonInputError
+            When nothing serves the frame (naming the library or the configuration).
+        """
+        cfg = self.config.get("references", {})
+        value = cfg.get(kind) or None
+        if value:
+            p = Path(value)
+            return (p if p.is_absolute() or self.base_dir is None else self.base_dir / p), False
+        entries, folder = self._library()
+        if entries is not None:
+            if cfg.get("source", "synthetic") == "files" or any(
+                    e.reftype == ref.REFTYPES[kind]
+                    and e.instrument == ref.reference_instrument(instrument) for e in entries):
+                return ref.select_reference(entries, kind, instrument, mode, filter_name,
+                                            where=folder), False
+        path = self.reference_set(instrument).paths()[kind]
+        if path is None:
+            raise self._error(f"no {kind} reference file configured for {instrument}")
+        return path, cfg.get(kind) in (None, "")
+
     def reference_set(self, instrument: str) -> ref.ReferenceSet:
         """The reference files for ``instrument`` (explicit paths, else the synthetic set)."""
         cfg = self.config.get("references", {})
@@ -301,42 +375,87 @@ class Pipeline:
                 paths[kind] = None if base is None else base.paths()[kind]
         return ref.ReferenceSet(instrument=ref.reference_instrument(instrument), **paths)
 
-    def _reference(self, kind: str, instrument: str, shape: tuple[int, ...] | None):
-        key = (kind, ref.reference_instrument(instrument), tuple(shape or ()))
+    def _reference(self, kind: str, instrument: str, shape: tuple[int, ...] | None,
+                   mode=None, filter_name=None):
+        """(reference, synthetic?) of ``kind`` for a frame of (instrument, mode, filter)."""
+        key = (kind, ref.reference_instrument(instrument), tuple(shape or ()),
+               None if mode is None else str(mode), None if filter_name is None else filter_name)
         if key not in self._references:
-            path = self.reference_set(instrument).paths()[kind]
-            if path is None:
-                raise self._error(f"no {kind} reference file configured for {instrument}")
+            path, synthetic = self.reference_path(kind, instrument, mode, filter_name)
+            sel = {"mode": mode, "filter_name": filter_name, "check_selection": True}
             loader = {"dark": ref.load_dark, "flat": ref.load_flat, "badpix": ref.load_bad_pixels}
             if kind in loader:
-                self._references[key] = loader[kind](path, instrument, shape)
+                value = loader[kind](path, instrument, shape, **sel)
             elif kind == "linearity":
-                self._references[key] = ref.load_linearity(path, instrument)
+                value = ref.load_linearity(path, instrument, **sel)
             else:
-                self._references[key] = ref.load_radcal(path, instrument)
+                value = ref.load_radcal(path, instrument, mode=mode, check_selection=True)
+            self._references[key] = (value, synthetic)
+            if synthetic and kind not in self._warned:
+                self._warned.add(kind)
+                log.warning("ccd calibrate: no %s reference given for %s: using etalon's synthetic "
+                            "%s (illustrative, not the mission's; CALSYNTH = T in the products)",
+                            kind, ref.reference_instrument(instrument), Path(path).name)
         return self._references[key]
 
     # ------------------------------------------------------------------ running
-    def run(self, frame: Frame) -> CalibrationResult:
-        """Calibrate ``frame`` (not modified); return the new frame and the step records.
+    def run(self, frame, *, reversible: bool = False):
+        """Calibrate ``frame`` (not modified).
+
+        Parameters
+        ----------
+        frame : Frame or astropy.nddata.CCDData
+            A frame (``read_frame``) or a CCDData (``CCDData.read`` of an etalon
+            product; its uncertainty, when it has one, stands for the SNR).
+        reversible : bool
+            Leave out the irreversible steps (:data:`IRREVERSIBLE_STEPS`): the
+            archive's reversible product (CALTYPE ``RADREV``...).
+
+        Returns
+        -------
+        CalibrationResult or CCDData
+            For a Frame: the new frame, the step records, the uncertainty. For a
+            CCDData: the calibrated CCDData (unit, mask, uncertainty, flags, header
+            with the step HISTORY).
 
         Raises
         ------
         EtalonInputError
             Naming the frame's file, when a keyword an enabled step needs is
-            missing (INTTIME, CCDT, FILTER) or a reference does not fit.
+            missing (INTTIME, CCDT, FILTER), the bias cannot be removed, or no
+            reference serves the frame's (instrument, mode, filter).
         """
-        run = _Run(self, frame)
+        as_ccd = not isinstance(frame, Frame)
+        if as_ccd:
+            frame = _frame_of(frame)
+        run = _Run(self, frame, reversible=reversible)
         for name in STEPS:
             run.do(name)
-        return CalibrationResult(run.finish(), run.records)
+        result = run.finish()
+        return result.to_ccddata() if as_ccd else result
+
+
+def _frame_of(ccd) -> Frame:
+    """A Frame from a CCDData (SNR from its uncertainty)."""
+    try:
+        frame, unc = ccddata_to_frame(ccd)
+    except AttributeError:
+        raise TypeError(f"Pipeline.run takes an etalon Frame or an astropy CCDData, not "
+                        f"{type(ccd).__name__}") from None
+    if unc is not None and np.issubdtype(frame.data.dtype, np.floating):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame.snr = np.where(unc > 0, frame.data / unc, 0).astype(np.float32)
+    return frame
 
 
 class _Run:
     """State of one frame going through the pipeline."""
 
-    def __init__(self, pipeline: Pipeline, frame: Frame):
+    def __init__(self, pipeline: Pipeline, frame: Frame, reversible: bool = False):
         self.p = pipeline
+        self.reversible = reversible
+        self.synthetic: list[str] = []
+        self.warnings: list[str] = []
         self.frame = frame
         self.source = frame.source or "frame"
         self.data = frame.data
@@ -362,14 +481,25 @@ class _Run:
         return float(value)
 
     def reference(self, kind: str, shape: tuple[int, ...] | None):
-        """The ``kind`` reference of this frame's instrument (clear error naming the frame)."""
+        """The ``kind`` reference of this frame's (instrument, IMGMODE, FILTER), clear errors."""
+        mode = self.input_header.get("IMGMODE")
+        filt = str(self.header.get("FILTER", "")).strip().upper() or None
         try:
-            return self.p._reference(kind, self.instrument, shape)
-        except EtalonInputError:
-            raise
+            value, synthetic = self.p._reference(kind, self.instrument, shape, mode, filt)
+        except EtalonInputError as exc:
+            raise EtalonInputError(exc.path, f"{exc.problem} (frame {self.source})") from None
         except ValueError as exc:  # no synthetic reference set for this INSTRUME
             raise self.fail(f"INSTRUME is {self.instrument or 'absent'!r}: no {kind} reference "
                             f"({exc})") from None
+        if synthetic and kind not in self.synthetic:
+            self.synthetic.append(kind)
+        return value
+
+    def warn(self, text: str) -> None:
+        """A degraded result: logged, and a HISTORY warning line."""
+        self.warnings.append(text)
+        log.warning("%s: %s", self.source, text)
+        add_history(self.header, f"etalon WARNING: {text}")
 
     def already(self, keyword: str) -> bool:
         return self.p.respect_input and bool_keyword(self.input_header, keyword)
@@ -406,6 +536,11 @@ class _Run:
                 set_keywords(self.header, {spec.keyword: False})
             self.record(cfg, cfg.state, cfg.reason)
             return
+        if self.reversible and name in IRREVERSIBLE_STEPS:
+            if spec.keyword:
+                set_keywords(self.header, {spec.keyword: False})
+            self.record(cfg, "skipped", "reversible product: irreversible step left out")
+            return
         getattr(self, f"step_{name}")(cfg)
 
     def step_saturation(self, cfg: StepConfig) -> None:
@@ -424,6 +559,13 @@ class _Run:
         if self.p.respect_input and (biasfn or bool_keyword(self.input_header, "DARKCORR")):
             self.record(cfg, "skipped", f"input already bias-subtracted (BIASFN = {biasfn!r})")
         elif has_serial_overclock(self.layout):
+            problem = self._bias_problem()
+            if problem is None and str(self.header.get("PREPTYPE", "")).strip() == "NAV" \
+                    and not has_navbias_keywords(self.header):
+                problem = "NAVBIAS1..4 missing from a pre-processed NAV frame"
+            if problem:
+                raise self.fail(f"{problem}: the overclock cannot be checked against the "
+                                "bias table; re-run etalon nav preprocess")
             self.apply(subtract_bias(self.data, self.flags, self.header, self.layout))
             self.extracted = True
             self.record(cfg, "applied", "quadrant biases from the serial overclock")
@@ -436,8 +578,17 @@ class _Run:
             self.record(cfg, "applied", "quadrant biases from the NAVBIAS keywords (no overclock)")
             return
         else:
-            self.record(cfg, "skipped", "no serial overclock and no NAVBIAS keywords")
+            raise self.fail(self._bias_problem() or "no serial overclock and no NAVBIAS1..4 "
+                            "keywords: the bias (~400 DN) cannot be removed; pre-process the "
+                            "frame (etalon nav preprocess) or disable the bias step")
         self.extract_image()
+
+    def _bias_problem(self) -> str | None:
+        present = [n for n in range(1, 5) if f"NAVBIAS{n}" in self.header]
+        if 0 < len(present) < 4:
+            missing = ", ".join(f"NAVBIAS{n}" for n in range(1, 5) if n not in present)
+            return f"{missing} missing (the other quadrants have theirs): bias not removed"
+        return None
 
     def step_noise(self, cfg: StepConfig) -> None:
         p = cfg.params
@@ -469,6 +620,9 @@ class _Run:
 
     def step_dark(self, cfg: StepConfig) -> None:
         inttime = self.number("INTTIME", "the dark scales with the integration time (ms)")
+        if inttime <= 0:
+            raise self.fail(f"INTTIME = {inttime:g} ms: the dark scales with the integration "
+                            "time, which must be positive (commanded exposure + 3.5 ms)")
         reference = self.reference("dark", self.data.shape)
         ccdt = self.number("CCDT", "the dark scales with the CCD temperature (K)")
         known = ccdt > 0
@@ -482,6 +636,27 @@ class _Run:
         self.record(cfg, "applied", cfg.reason if known else
                     f"{cfg.reason}; CCDT unknown: reference temperature {ccdt:.3f} K used",
                     reference.name)
+
+    def step_smear(self, cfg: StepConfig) -> None:
+        from etalon.ccd.smear import estimate_smear
+
+        inttime = self.number("INTTIME", "smear is the transfer time over the integration time")
+        if inttime <= 0:
+            raise self.fail(f"INTTIME = {inttime:g} ms: must be positive")
+        p = cfg.params
+        est = estimate_smear(self.data, self.flags, inttime_ms=inttime,
+                             transfer_ms=float(p["transfer_ms"]), ccd_lines=int(p["ccd_lines"]))
+        set_keywords(self.header, {"SMEAR": False, "SMEARFRC": round(est.fraction, 5),
+                                   "SMEARMAX": round(est.max_dn, 3)})
+        add_history(self.header, f"etalon ccd smear: estimated, not removed: up to "
+                                 f"{est.max_dn:.2f} DN added to column {est.column} "
+                                 f"({100 * est.fraction:.2f} % of its brightest pixel), transfer "
+                                 f"{p['transfer_ms']} ms over INTTIME {inttime:g} ms")
+        if est.fraction > float(p["warn_fraction"]):
+            self.warn(f"frame-transfer smear not removed: {100 * est.fraction:.1f} % of the "
+                      f"brightest pixel of column {est.column} ({est.max_dn:.1f} DN) is added to "
+                      f"every pixel of that column (threshold {100 * float(p['warn_fraction']):g} %)")
+        self.record(cfg, "applied", f"estimated {100 * est.fraction:.2f} % (not removed)")
 
     def step_flat(self, cfg: StepConfig) -> None:
         reference = self.reference("flat", self.data.shape)
@@ -556,11 +731,24 @@ class _Run:
                          STDPVAL=round(float(values.std()), 4))
         stats["DESPIKCT"] = int(np.count_nonzero(self.flags & FLAG_DESPIKED))
         set_keywords(h, stats)
-        if str(h.get("CALTYPE", "")).strip() in ("", "RAW"):  # decoded NAV frames say RAW
-            set_keywords(h, {"CALTYPE": "DN", "BUNIT": "DATA NUMBER"})
-        if "PGMNAME" not in h:
-            set_keywords(h, {"PGMNAME": "ETALON"})
-        set_keywords(h, {"CALCFG": self.p.name})
+        caltype = str(h.get("CALTYPE", "")).strip().upper()
+        if caltype in ("", "RAW"):  # decoded NAV frames say RAW
+            caltype = "DN"
+            set_keywords(h, {"BUNIT": "DN", "BUNITARC": "DATA NUMBER"})
+        if caltype.endswith("REV"):
+            caltype = caltype[:-3]
+        # etalon wrote this file: PGMNAME names the program that produced it (archive: DICAL)
+        set_keywords(h, {"PGMNAME": "ETALON"})
+        irreversible = any(r.outcome == "applied" and r.step in IRREVERSIBLE_STEPS
+                           for r in self.records) or bool_keyword(self.input_header, "DESPIKE")
+        set_keywords(h, {"CALTYPE": caltype if irreversible else caltype + "REV",
+                         "CALCFG": self.p.name})
+        synthetic = bool(self.synthetic) or bool_keyword(self.input_header, "CALSYNTH")
+        if self.synthetic:
+            add_history(h, "etalon WARNING: synthetic reference(s) used ("
+                        + ", ".join(self.synthetic) + "): etalon's illustrative set, not the "
+                        "mission's calibration")
+        set_keywords(h, {"CALSYNTH": synthetic})
         if self.extracted and self.layout.frame_shape != self.layout.image_shape:
             FrameLayout.without_overclock(self.layout.image_shape).to_header(h)
         snr = None
@@ -574,15 +762,85 @@ class _Run:
         applied = [r.step for r in self.records if r.outcome == "applied"]
         stamp_header(h, "ccd calibrate", inputs=[self.source, *self.references_used],
                      parameters={"config": f"{self.p.name} ({Path(self.p.source).name})",
-                                 "applied": "+".join(applied) or "none"})
-        return Frame(data=np.asarray(self.data, dtype=np.float32), flags=self.flags, header=h,
-                     snr=snr, snips=self.frame.snips, source=self.frame.source)
+                                 "applied": "+".join(applied) or "none",
+                                 "reversible": self.reversible})
+        data = np.array(self.data, dtype=np.float32)
+        missing = (self.flags & FLAG_MISSING) != 0
+        data[missing] = np.nan  # the quality map says why
+        uncertainty = None
+        if self.variance is not None:
+            with np.errstate(invalid="ignore"):
+                uncertainty = np.sqrt(np.asarray(self.variance, np.float32))
+            if self.snr_from_input:
+                keep = (self.flags & FLAG_DESPIKED) == 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    from_snr = np.abs(data) / np.abs(np.asarray(self.frame.snr, np.float32))
+                uncertainty = np.where(keep & np.isfinite(from_snr), from_snr, uncertainty)
+            uncertainty = np.where(missing, np.nan, uncertainty).astype(np.float32)
+        frame = Frame(data=data, flags=self.flags, header=h, snr=snr, snips=self.frame.snips,
+                      source=self.frame.source)
+        return CalibrationResult(frame, self.records, uncertainty, tuple(self.synthetic),
+                                 tuple(self.warnings))
+
+
+def product_paths(path: str | os.PathLike[str], output_dir: str | os.PathLike[str]
+                  ) -> dict[str, Path]:
+    """Products of one input: ``cal`` (``<stem>_cal.fits``, with the irreversible steps) and
+    ``rev`` (``<stem>_calrev.fits``, reversible steps only, as the archive's RADREV)."""
+    stem = Path(path).stem
+    return {"cal": Path(output_dir) / f"{stem}_cal.fits",
+            "rev": Path(output_dir) / f"{stem}_calrev.fits"}
+
+
+def reversible_path(out: str | os.PathLike[str]) -> Path:
+    """The reversible product beside ``out``: ``x_cal.fits`` -> ``x_calrev.fits``."""
+    o = Path(out)
+    suffix = "".join(o.suffixes[-1:]) or ".fits"
+    return o.with_name(o.name[: len(o.name) - len(suffix)] + "rev" + suffix)
+
+
+def calibrate_to(frame: Frame | str | os.PathLike[str], out: str | os.PathLike[str],
+                 pipeline: Pipeline | None = None, *, reversible: bool = True) -> dict:
+    """Calibrate one frame into ``out`` (and its reversible product); the input is only read.
+
+    Writes ``out`` (every enabled step; CALTYPE ``DN``, ``RAD`` or ``IF``) and, with
+    ``reversible`` (default) when an irreversible step (despike...) was applied,
+    :func:`reversible_path` (``<name>rev.fits``) without the irreversible steps
+    (CALTYPE ``DNREV``, ``RADREV``, ``IFREV``), as the archive separates RADREV
+    from RAD. Both open with ``CCDData.read`` (unit, MASK, UNCERT).
+
+    Returns
+    -------
+    dict
+        ``output``, ``reversible`` (path or None), ``warnings`` (degraded results
+        and defaults taken, also in HISTORY), ``synthetic`` (reference kinds taken
+        from etalon's illustrative set).
+    """
+    pipeline = pipeline or Pipeline.default()
+    if not isinstance(frame, Frame):
+        frame = read_frame(frame)
+    result = pipeline.run(frame)
+    warnings = list(result.warnings)
+    write_product(result.frame, out, result.uncertainty)
+    rev_out = None
+    if reversible and any(r.step in IRREVERSIBLE_STEPS and r.outcome == "applied"
+                          for r in result.steps):
+        rev_out = reversible_path(out)
+        rev = pipeline.run(frame, reversible=True)
+        write_product(rev.frame, rev_out, rev.uncertainty)
+    if result.synthetic:
+        warnings.append("synthetic reference(s) " + ", ".join(result.synthetic) + ": etalon's "
+                        "illustrative set, not the mission's (CALSYNTH = T)")
+    return {"output": str(out), "reversible": None if rev_out is None else str(rev_out),
+            "warnings": warnings, "synthetic": list(result.synthetic)}
 
 
 def calibrate_file(path: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                   config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> str:
-    """Read a FITS frame, calibrate it, write ``<output_dir>/<stem>_cal.fits``; return its path.
+                   config: str | os.PathLike[str] | Mapping[str, Any] | None = None, *,
+                   reversible: bool = True) -> str:
+    """Read a FITS frame, calibrate it into ``<output_dir>/<stem>_cal.fits``; return its path.
 
+    With ``reversible``, also ``<stem>_calrev.fits`` (see :func:`calibrate_to`).
     ``config``: a TOML path, a dict, or None (NAV default). The input is never modified.
     """
     if config is None:
@@ -592,10 +850,8 @@ def calibrate_file(path: str | os.PathLike[str], output_dir: str | os.PathLike[s
     else:
         pipeline = Pipeline.from_toml(config)
     src = Path(path)
-    frame = read_frame(src)
-    result = pipeline.run(frame)
     out = Path(output_dir) / f"{src.stem}_cal.fits"
-    if out.resolve() == src.resolve():
-        raise EtalonInputError(src, "output would overwrite the input")
-    write_frame(result.frame, out)
-    return str(out)
+    for o in (out, reversible_path(out)):
+        if o.resolve() == src.resolve():
+            raise EtalonInputError(src, "output would overwrite the input")
+    return calibrate_to(src, out, pipeline, reversible=reversible)["output"]

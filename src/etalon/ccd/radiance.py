@@ -69,7 +69,7 @@ def to_iof(
     factor = np.float32(sun_distance_au**2 / iofcalv)
     hdr = header.copy()
     set_keywords(hdr, {"IOFCAL": True, "IOFCALV": iofcalv, "IOFCALW": f"{wavelength:g}",
-                       "IOFCALD": sun_distance_au, "CALTYPE": "IF", "BUNIT": ""})
+                       "IOFCALD": sun_distance_au, "CALTYPE": "IF", "BUNIT": "1"})
     add_history(hdr, f"etalon ccd iof: {reference.name} FILTER={filter_name} IOFCALV="
                      f"{iofcalv:.6g} W/(m2 sr um) at 1 AU, distance {sun_distance_au:.6f} AU")
     var = None if variance is None else variance * factor**2

@@ -52,6 +52,7 @@ __all__ = [
     "FlatReference",
     "LinearityReference",
     "RadcalReference",
+    "ReferenceEntry",
     "ReferenceSet",
     "SyntheticInstrument",
     "load_bad_pixels",
@@ -60,6 +61,9 @@ __all__ = [
     "load_linearity",
     "load_radcal",
     "reference_instrument",
+    "scan_reference_library",
+    "select_reference",
+    "selection_mismatch",
     "synthetic_instrument",
     "synthetic_reference_set",
     "write_reference_set",
@@ -179,9 +183,44 @@ class ReferenceSet:
 
 
 # --------------------------------------------------------------------------- loaders
-def _load(path, reftype: str, instrument: str | None, read):
+#: REFTYPE of each reference kind
+REFTYPES = {"dark": "DARK", "flat": "FLAT", "badpix": "BADPIX", "linearity": "LINEARITY",
+            "radcal": "RADCAL"}
+#: reference keywords that restrict a reference to frames of one mode or filter
+#: (absent, empty, ``ALL`` or ``ANY``: the reference serves every mode / filter)
+SELECTION_KEYWORDS = ("IMGMODE", "FILTER")
+_ANY = ("", "ALL", "ANY", "*")
+
+
+def _restriction(value) -> str | None:
+    text = "" if value is None else str(value).strip().upper()
+    return None if text in _ANY else text
+
+
+def selection_mismatch(header, mode=None, filter_name=None) -> str | None:
+    """Why a reference header does not serve a frame of ``mode`` / ``filter_name`` (None: it does).
+
+    A reference keyword ``IMGMODE`` or ``FILTER`` restricts it; a frame without
+    the value (None) cannot use a restricted reference.
+    """
+    for key, frame_value in zip(SELECTION_KEYWORDS, (mode, filter_name), strict=True):
+        ref_value = _restriction(header.get(key))
+        if ref_value is None:
+            continue
+        want = None if frame_value is None else str(frame_value).strip().upper()
+        if want is None or want == "":
+            return f"reference is for {key} {ref_value!r}, the frame has no {key}"
+        if want != ref_value:
+            return f"reference is for {key} {ref_value!r}, the frame's {key} is {want!r}"
+    return None
+
+
+def _load(path, reftype: str, instrument: str | None, read, mode=None, filter_name=None,
+          check_selection: bool = False):
     """Open ``path`` as a ``reftype`` reference for ``instrument`` and return ``read(p, hdul)``.
 
+    With ``check_selection`` the reference's ``IMGMODE`` / ``FILTER`` restrictions
+    must match ``mode`` / ``filter_name`` (:func:`selection_mismatch`).
     Any failure while reading (a damaged or truncated file, an unparsable card, a
     table that is not one) becomes an :class:`EtalonInputError` naming the file.
     """
@@ -198,6 +237,10 @@ def _load(path, reftype: str, instrument: str | None, read):
                 if have != want:
                     raise EtalonInputError(p, f"reference is for instrument {have or '?'!r}, "
                                               f"the frame is {instrument!r} (needs {want!r})")
+            if check_selection:
+                problem = selection_mismatch(header, mode, filter_name)
+                if problem:
+                    raise EtalonInputError(p, problem)
             return read(p, hdul)
     except EtalonInputError:
         raise
@@ -234,7 +277,8 @@ def _number(p: Path, header, key: str) -> float:
     return float(value)
 
 
-def load_dark(path, instrument: str | None = None, shape=None) -> DarkReference:
+def load_dark(path, instrument: str | None = None, shape=None, *, mode=None, filter_name=None,
+              check_selection: bool = False) -> DarkReference:
     """Read a DARK reference (MODEL or FRAME); check instrument, shape, units and values."""
 
     def read(p, hdul):
@@ -263,10 +307,11 @@ def load_dark(path, instrument: str | None = None, shape=None) -> DarkReference:
         return DarkReference(rate=rate, offset=offset, algorithm=algorithm, t_ref_k=t_ref,
                              doubling_k=doubling, inttime_ms=inttime, name=p.name)
 
-    return _load(path, "DARK", instrument, read)
+    return _load(path, "DARK", instrument, read, mode, filter_name, check_selection)
 
 
-def load_flat(path, instrument: str | None = None, shape=None) -> FlatReference:
+def load_flat(path, instrument: str | None = None, shape=None, *, mode=None, filter_name=None,
+              check_selection: bool = False) -> FlatReference:
     """Read a FLAT reference; check instrument, shape, unit (dimensionless) and values."""
 
     def read(p, hdul):
@@ -274,20 +319,22 @@ def load_flat(path, instrument: str | None = None, shape=None) -> FlatReference:
                             hdul[0].header).astype(np.float32)
         return FlatReference(flat=_finite(p, flat, "flat"), name=p.name)
 
-    return _load(path, "FLAT", instrument, read)
+    return _load(path, "FLAT", instrument, read, mode, filter_name, check_selection)
 
 
-def load_bad_pixels(path, instrument: str | None = None, shape=None) -> BadPixelReference:
+def load_bad_pixels(path, instrument: str | None = None, shape=None, *, mode=None, filter_name=None,
+                    check_selection: bool = False) -> BadPixelReference:
     """Read a BADPIX reference (non-zero = bad); check instrument and shape."""
 
     def read(p, hdul):
         bad = _check_image(p, hdul[0].data, shape, ("", "N/A"), hdul[0].header) != 0
         return BadPixelReference(bad=bad, name=p.name)
 
-    return _load(path, "BADPIX", instrument, read)
+    return _load(path, "BADPIX", instrument, read, mode, filter_name, check_selection)
 
 
-def load_linearity(path, instrument: str | None = None) -> LinearityReference:
+def load_linearity(path, instrument: str | None = None, *, mode=None, filter_name=None,
+                   check_selection: bool = False) -> LinearityReference:
     """Read a LINEARITY reference: four quadrants, coefficients C0..C4 (DN)."""
 
     def read(p, hdul):
@@ -307,10 +354,11 @@ def load_linearity(path, instrument: str | None = None) -> LinearityReference:
         return LinearityReference(coefficients=_finite(p, coefficients, "linearity table"),
                                   name=p.name)
 
-    return _load(path, "LINEARITY", instrument, read)
+    return _load(path, "LINEARITY", instrument, read, mode, filter_name, check_selection)
 
 
-def load_radcal(path, instrument: str | None = None) -> RadcalReference:
+def load_radcal(path, instrument: str | None = None, *, mode=None, filter_name=None,
+                check_selection: bool = False) -> RadcalReference:
     """Read a RADCAL reference table (FILTER, WAVELEN nm, RADCALV, IOFCALV)."""
 
     def read(p, hdul):
@@ -339,7 +387,85 @@ def load_radcal(path, instrument: str | None = None) -> RadcalReference:
                                           f"must be finite and positive, got {values}")
         return RadcalReference(constants=constants, name=p.name)
 
-    return _load(path, "RADCAL", instrument, read)
+    return _load(path, "RADCAL", instrument, read, mode, filter_name, check_selection)
+
+
+# --------------------------------------------------------------------------- library
+@dataclass(frozen=True)
+class ReferenceEntry:
+    """One file of a reference library: what it is for (from its primary header)."""
+
+    path: Path
+    reftype: str
+    instrument: str
+    mode: str | None
+    filter: str | None
+
+
+def scan_reference_library(directory: str | os.PathLike[str]) -> tuple[ReferenceEntry, ...]:
+    """Index the reference FITS files (``*.fits``, ``*.fit``) of ``directory``.
+
+    Only primary headers are read (REFTYPE, INSTRUME, IMGMODE, FILTER). Files
+    without REFTYPE are ignored.
+
+    Raises
+    ------
+    EtalonInputError
+        Naming the folder when it does not exist, or a file that is not readable FITS.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise EtalonInputError(d, "reference library folder does not exist")
+    entries = []
+    for f in sorted(q for q in d.iterdir() if q.suffix.lower() in (".fits", ".fit") and q.is_file()):
+        try:
+            h = fits.getheader(f, 0)
+        except Exception as exc:  # damaged file: name it
+            raise EtalonInputError(f, f"not a readable reference file ({exc})") from exc
+        reftype = str(h.get("REFTYPE", "")).strip().upper()
+        if reftype:
+            entries.append(ReferenceEntry(f, reftype, reference_instrument(h.get("INSTRUME", "")),
+                                          _restriction(h.get("IMGMODE")),
+                                          _restriction(h.get("FILTER"))))
+    return tuple(entries)
+
+
+def select_reference(entries, kind: str, instrument: str, mode=None, filter_name=None,
+                     where: str | os.PathLike[str] | None = None) -> Path:
+    """The library file of ``kind`` serving (instrument, mode, filter), most specific first.
+
+    A file restricted to the frame's IMGMODE and FILTER wins over one restricted to
+    one of them, which wins over an unrestricted one. Two equally specific matches
+    are an error, as is no match.
+
+    Raises
+    ------
+    EtalonInputError
+        Naming ``where`` (the library), with what was looked for and what there is.
+    """
+    reftype = REFTYPES[kind]
+    inst = reference_instrument(instrument)
+    mode_s = None if mode is None else str(mode).strip().upper()
+    filt_s = None if filter_name is None else str(filter_name).strip().upper()
+    scored = []
+    for e in entries:
+        if e.reftype != reftype or e.instrument != inst:
+            continue
+        if (e.mode is not None and e.mode != mode_s) or (e.filter is not None and e.filter != filt_s):
+            continue
+        scored.append(((e.mode is not None) + (e.filter is not None), e))
+    wanted = f"{reftype} reference for ({inst}, IMGMODE {mode_s or '-'}, FILTER {filt_s or '-'})"
+    if not scored:
+        have = [f"{e.path.name} ({e.instrument}, {e.mode or 'ALL'}, {e.filter or 'ALL'})"
+                for e in entries if e.reftype == reftype]
+        raise EtalonInputError(where, f"no {wanted}; the library has: "
+                                      + (", ".join(have) or f"no {reftype} file"))
+    best = max(score for score, _ in scored)
+    top = [e for score, e in scored if score == best]
+    if len(top) > 1:
+        raise EtalonInputError(where, f"{len(top)} files match the {wanted} equally: "
+                                      + ", ".join(e.path.name for e in top))
+    return top[0].path
 
 
 # --------------------------------------------------------------------------- synthetic set

@@ -101,15 +101,26 @@ class CurveOfGrowth:
 
 def curve_of_growth(image: np.ndarray, centre_xy: tuple[float, float], radius: float,
                     background: float, valid: np.ndarray | None = None,
-                    max_margin: float = 30.0, step: float = 1.0) -> CurveOfGrowth:
+                    max_margin: float = 30.0, step: float = 1.0,
+                    distance: np.ndarray | None = None) -> CurveOfGrowth:
     """Flux (DN, background removed) inside radius + margin for margins 0..max_margin.
 
     Vectorised: pixels are binned by distance and the bins summed cumulatively.
+
+    Parameters
+    ----------
+    distance : numpy.ndarray, optional
+        Distance of each pixel beyond the limb, pixels (an elliptical disk:
+        :meth:`etalon.moon.extraction.DiskFit.distance`); default the circle
+        ``hypot(x - cx, y - cy) - radius``.
     """
     img = np.asarray(image, dtype=float)
     ok = np.isfinite(img) if valid is None else (np.asarray(valid, bool) & np.isfinite(img))
-    yy, xx = np.indices(img.shape)
-    dist = np.hypot(xx - centre_xy[0], yy - centre_xy[1]) - radius
+    if distance is None:
+        yy, xx = np.indices(img.shape)
+        dist = np.hypot(xx - centre_xy[0], yy - centre_xy[1]) - radius
+    else:
+        dist = np.asarray(distance, float)
     margins = np.arange(0.0, max_margin + step / 2, step)
     edges = np.concatenate([[-np.inf], margins])
     sel = ok & (dist <= margins[-1])

@@ -31,6 +31,9 @@ __all__ = [
 
 _PER_CHANNEL = ("irr_obs", "pix_solid_ang", "ovrsamp_fa", "dc_obs", "dc_obs_offset",
                 "moon_pix_num", "moon_pix_thld")
+#: per-channel variables read when present (etalon extensions: gain e-/DN, read noise e-,
+#: relative 1-sigma of pix_solid_ang, 1-sigma of ovrsamp_fa)
+_OPTIONAL_PER_CHANNEL = ("gain", "read_noise", "pix_solid_ang_unc", "ovrsamp_fa_unc")
 _REQUIRED = ("channel_name", "date", "sat_pos", "sat_pos_ref", "dc_obs_imgt", "rad_obs_imgt",
              "pix_solid_ang", "ovrsamp_fa")
 
@@ -166,8 +169,8 @@ def _observation_from_variables(p: Path | None, variables: dict[str, Any],
     channels = []
     for i, name in enumerate(names):
         values = {}
-        for key in _PER_CHANNEL:
-            if key in variables:
+        for key in _PER_CHANNEL + _OPTIONAL_PER_CHANNEL:
+            if key in variables and np.ma.asarray(variables[key]).shape == (len(names),):
                 values[key] = _scalar(np.ma.asarray(variables[key])[i])
         dci, radi = dc[:, :, i], rad[:, :, i]
         present = bool(np.ma.count(dci) > 0) and values.get("pix_solid_ang") is not None
@@ -236,6 +239,8 @@ def write_gsics_lunar(path: str | os.PathLike[str], observation: GsicsLunarObser
             units = {"irr_obs": "W m-2 um-1", "pix_solid_ang": "sr", "dc_obs_offset": "1"}
             ints = {"dc_obs", "moon_pix_num", "moon_pix_thld"}
             keys = list(_PER_CHANNEL)
+            keys += [k for k in _OPTIONAL_PER_CHANNEL
+                     if any(ch.values.get(k) is not None for ch in observation.channels)]
             for r in (results or {}).values():
                 keys += [k for k in r if k not in keys]
             for key in keys:

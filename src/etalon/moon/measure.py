@@ -12,6 +12,7 @@ images in FITS (one channel per file, see :mod:`etalon.moon.images`).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import warnings
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ from etalon.moon.extraction import DiskFit, extract_disk
 from etalon.moon.irradiance import integrate_irradiance, operator_irradiance
 from etalon.provenance import table_provenance
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "COLUMNS",
     "FLAG_CHANNEL_ABSENT",
@@ -44,8 +47,12 @@ __all__ = [
     "FLAG_NEAR_EDGE",
     "FLAG_NO_SRF",
     "FLAG_OUTLIERS",
+    "FLAG_OVERSAMPLING_MISMATCH",
     "FLAG_PHASE_RANGE",
+    "FLAG_RADIUS_MISMATCH",
     "FLAG_SHOT_UNKNOWN",
+    "MISMATCH_TOLERANCE",
+    "OPERATOR_RTOL",
     "SEVIRI_SRF",
     "ChannelData",
     "ChannelMeasurement",
@@ -55,6 +62,7 @@ __all__ = [
     "measure_channels",
     "measure_file",
     "measure_files",
+    "predicted_radius_px",
     "read_channels",
     "reproduces_operators",
     "rows_to_table",
@@ -73,18 +81,32 @@ FLAG_FIT_POOR = 32          #: few limb points or limb RMS above 0.5 px
 FLAG_SHOT_UNKNOWN = 64      #: no gain: shot noise not in the uncertainty
 FLAG_MODEL_EXTRAPOLATED = 128  #: the response extends beyond the model wavelengths
 FLAG_NO_SRF = 256           #: no spectral response for this channel: no model value
+FLAG_OVERSAMPLING_MISMATCH = 512  #: ovrsamp_fa_fit differs from the file's ovrsamp_fa by > 2 %
+FLAG_RADIUS_MISMATCH = 1024  #: fitted radius differs from the geometry's prediction by > 2 %
 
-#: table columns in order, with units
+#: relative disagreement that raises FLAG_OVERSAMPLING_MISMATCH / FLAG_RADIUS_MISMATCH
+MISMATCH_TOLERANCE = 0.02
+#: relative tolerance of :func:`reproduces_operators`
+OPERATOR_RTOL = 1e-6
+
+#: table columns in order, with units (irradiance uncertainties are k=1)
 COLUMNS: dict[str, str | None] = {
     "file": None, "time": None, "channel": None, "method": None, "moon_pix_num": None,
     "dc_obs": None, "dc_obs_offset": "DN", "dc_obs_offset_unc": "DN", "irr_obs": "W m-2 um-1",
-    "irr_obs_unc": "W m-2 um-1", "irr_obs_unc_shot": "W m-2 um-1", "irr_obs_unc_read": "W m-2 um-1",
-    "irr_obs_unc_background": "W m-2 um-1", "centre_x": "pix", "centre_y": "pix", "radius": "pix",
-    "radius_unc": "pix", "integration_margin": "pix", "integration_pix_num": None,
+    "irr_obs_unc": "W m-2 um-1", "irr_obs_unc_random": "W m-2 um-1",
+    "irr_obs_unc_systematic": "W m-2 um-1", "irr_obs_unc_shot": "W m-2 um-1",
+    "irr_obs_unc_read": "W m-2 um-1", "irr_obs_unc_background": "W m-2 um-1",
+    "irr_obs_unc_pix_solid_ang": "W m-2 um-1", "irr_obs_unc_oversampling": "W m-2 um-1",
+    "irr_obs_unc_halo": "W m-2 um-1", "centre_x": "pix", "centre_y": "pix", "radius": "pix",
+    "radius_unc": "pix", "semi_major": "pix", "disk_angle": "deg", "radius_predicted": "pix",
+    "ovrsamp_fa": None, "ovrsamp_fa_fit": None, "ovrsamp_fa_fit_unc": None,
+    "integration_margin": "pix", "background_margin": "pix", "integration_pix_num": None,
     "n_outliers": None, "phase_angle": "deg", "sel_obs_lat": "deg", "sel_obs_lon": "deg",
     "sel_sun_lon": "deg", "sun_moon_dist": "AU", "obs_moon_dist": "km", "irr_model": "W m-2 um-1",
-    "model": None, "ratio": None, "operator_irr_obs": "W m-2 um-1", "operator_moon_pix_num": None,
-    "operator_dc_obs": None, "flags": None,
+    "irr_model_unc": "W m-2 um-1", "model_extrapolated_fraction": None, "model": None,
+    "ratio": None, "ratio_unc": None, "ratio_unc_random": None,
+    "operator_irr_obs": "W m-2 um-1", "operator_moon_pix_num": None, "operator_dc_obs": None,
+    "flags": None,
 }
 
 
@@ -110,6 +132,13 @@ class ChannelData:
     operator : dict
         The operators' own results (GSICS), for comparison.
     present : bool
+    radius_prior : float or None
+        Disk radius predicted from the geometry and the pixel solid angle, pixels
+        (:func:`predicted_radius_px`; set by :func:`measure_file`).
+    pix_solid_ang_rel_unc : float
+        Relative 1-sigma of ``pix_solid_ang`` (0 when the file states none).
+    ovrsamp_fa_unc : float
+        1-sigma of ``ovrsamp_fa`` (0 when the file states none).
     """
 
     channel: str
@@ -126,6 +155,9 @@ class ChannelData:
     threshold: float | None = None
     operator: dict[str, Any] = field(default_factory=dict)
     present: bool = True
+    radius_prior: float | None = None
+    pix_solid_ang_rel_unc: float = 0.0
+    ovrsamp_fa_unc: float = 0.0
 
 
 @dataclass
@@ -151,12 +183,22 @@ def read_channels(path: str | os.PathLike[str]) -> list[ChannelData]:
             counts = np.ma.filled(ch.dc_imagette.astype(float), np.nan)
             rad = np.ma.filled(ch.rad_imagette.astype(float), np.nan)
             v = ch.values
+            ovr = v.get("ovrsamp_fa")
+            if ch.present and ovr is None:
+                log.warning("%s: channel %s has no oversampling factor: taking 1", p, ch.name)
+                ovr = 1.0
+            if ch.present and not (np.isfinite(ovr) and ovr > 0):
+                raise EtalonInputError(p, f"channel {ch.name}: oversampling factor must be > 0, got {ovr}")
             out.append(ChannelData(ch.name, counts, rad, None, v.get("pix_solid_ang") or np.nan,
-                                   v.get("ovrsamp_fa") or 1.0, obs.time, obs.sat_pos_km, obs.frame,
+                                   float(ovr) if ovr is not None else 1.0, obs.time, obs.sat_pos_km,
+                                   obs.frame, gain=_positive(v.get("gain")),
+                                   read_noise_e=_positive(v.get("read_noise")),
                                    threshold=v.get("moon_pix_thld"),
                                    operator={k: v.get(k) for k in ("irr_obs", "moon_pix_num", "dc_obs",
                                                                    "dc_obs_offset")},
-                                   present=ch.present))
+                                   present=ch.present,
+                                   pix_solid_ang_rel_unc=_positive(v.get("pix_solid_ang_unc")) or 0.0,
+                                   ovrsamp_fa_unc=_positive(v.get("ovrsamp_fa_unc")) or 0.0))
         return out
     from etalon.moon.images import read_moon_image
 
@@ -164,6 +206,15 @@ def read_channels(path: str | os.PathLike[str]) -> list[ChannelData]:
     return [ChannelData(im.channel, im.data.astype(float), None, im.rad_coef, im.pix_solid_ang,
                         im.ovrsamp_fa, im.time, im.observer_km, im.frame, im.gain, im.read_noise_e,
                         im.threshold)]
+
+
+def _positive(value: Any) -> float | None:
+    """A finite positive float, else None (fill values, absent variables)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) and v > 0 else None
 
 
 def measure_channels(paths: Sequence[str | os.PathLike[str]], channels: Sequence[str] | None = None,
@@ -197,6 +248,9 @@ def measure_channels(paths: Sequence[str | os.PathLike[str]], channels: Sequence
 
 def _empty_row(ch: ChannelData, method: str) -> dict[str, Any]:
     row = {k: (np.nan if unit is not None else None) for k, unit in COLUMNS.items()}
+    for key in ("ovrsamp_fa", "ovrsamp_fa_fit", "ovrsamp_fa_fit_unc", "model_extrapolated_fraction",
+                "ratio_unc", "ratio_unc_random"):
+        row[key] = np.nan
     row.update(ratio=np.nan, file="", time=ch.time.utc.isot, channel=ch.channel, method=method,
                moon_pix_num=-1,
                dc_obs=-1, integration_pix_num=-1, n_outliers=-1, model="", flags=0,
@@ -227,7 +281,7 @@ def _radiance_per_dn(ch: ChannelData) -> float:
 
 
 def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float | None = None, *,
-                    sigma: float = 1.0, background_margin: float = 20.0,
+                    sigma: float = 1.0, background_margin: float | None = None,
                     outlier_k: float = 8.0, relative_texture: float = 0.05) -> ChannelMeasurement:
     """Measure one channel (no geometry or model: see :func:`measure_file`).
 
@@ -239,19 +293,29 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
         DN threshold for the threshold method (default: the file's ``moon_pix_thld``).
     sigma : float
         LoG scale, pixels.
-    background_margin : float
-        Deep space starts this far beyond the fitted limb, pixels; the curve of
-        growth is followed up to there.
+    background_margin : float, optional
+        Laplace: deep space starts at least this far beyond the fitted limb, pixels.
+        By default it starts 5 px beyond the end of the halo found on a first curve of
+        growth (measured out to ``max(30, b/2)`` px against the far background), so the
+        annulus never sits in the PSF wings or stray-light halo. Threshold: the mask is
+        dilated by this much (default 20 px) to leave deep space.
     outlier_k : float
         Outlier detection threshold, sigmas.
     relative_texture : float
         When the gain is unknown, lunar texture allowed in the outlier test
         (fraction of the signal).
+
+    Returns
+    -------
+    ChannelMeasurement
+        The row (see :data:`COLUMNS`; uncertainty budget in ``docs/moon-calibration.md``).
     """
     row = _empty_row(ch, method)
     if not ch.present:
         row["flags"] = FLAG_CHANNEL_ABSENT
         return ChannelMeasurement(row)
+    if not (np.isfinite(ch.ovrsamp_fa) and ch.ovrsamp_fa > 0):
+        raise ValueError(f"channel {ch.channel}: oversampling factor must be > 0, got {ch.ovrsamp_fa}")
     counts = ch.counts
     valid = np.isfinite(counts)
     flags = 0
@@ -260,11 +324,14 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
         thr = threshold if threshold is not None else ch.threshold
         if thr is None:
             raise ValueError(f"channel {ch.channel}: no threshold given and none in the file")
+        if not np.isfinite(thr):
+            raise ValueError(f"channel {ch.channel}: threshold must be a finite number of DN, got {thr}")
         disk = extract_disk(counts, "threshold", valid=valid, threshold=thr)
         mask = disk.moon_mask
         raw = np.where(mask, counts, 0).astype(np.int64)
         radiance = ch.radiance if ch.radiance is not None else None
-        far = valid & ~_dilate(_largest_component(mask), int(background_margin)) & ~mask
+        bm = 20.0 if background_margin is None else background_margin
+        far = valid & ~_dilate(_largest_component(mask), int(bm)) & ~mask
         bg = _background(counts, far, row)
         if radiance is None:
             radiance = (counts - bg.level) * ch.rad_coef
@@ -275,10 +342,9 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
         offset = ch.operator.get("dc_obs_offset")
         row.update(moon_pix_num=int(mask.sum()), dc_obs=int(raw.sum()),
                    dc_obs_offset=float(offset) if offset is not None else bg.level,
-                   dc_obs_offset_unc=bg.uncertainty, irr_obs=irr, irr_obs_unc=budget.uncertainty,
-                   irr_obs_unc_shot=budget.shot, irr_obs_unc_read=budget.read,
-                   irr_obs_unc_background=budget.background, integration_pix_num=int(mask.sum()),
-                   n_outliers=0)
+                   dc_obs_offset_unc=bg.uncertainty, irr_obs=irr, integration_pix_num=int(mask.sum()),
+                   n_outliers=0, background_margin=bm)
+        _budget_columns(row, ch, budget, irr, 0.0)
         flags |= FLAG_FEW_BACKGROUND if bg.n_pixels < 500 else 0
         region, curve, bg_region = mask, None, far
     elif method == "laplace":
@@ -289,43 +355,109 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
             pix_sigma = np.sqrt(bg0[1] ** 2 + (relative_texture * np.clip(counts - bg0[0], 0, None)) ** 2)
         fixed = repair_outliers(counts, np.where(valid, pix_sigma, 1.0), valid, k=outlier_k)
         clean = np.where(valid, fixed.image, np.nan)
-        disk = extract_disk(clean, "laplace", valid=valid, sigma=sigma)
-        yy, xx = np.indices(counts.shape)
-        dist = np.hypot(xx - disk.centre_x, yy - disk.centre_y) - disk.radius
-        margin_bg = background_margin
+        disk = extract_disk(clean, "laplace", valid=valid, sigma=sigma, radius_prior=ch.radius_prior,
+                            axis_ratio_hint=ch.ovrsamp_fa)
+        dist = disk.distance(counts.shape)
+        # 1. the curve of growth as far out as deep space allows, against the far background
+        reach = max(30.0, 0.5 * disk.radius)
+        while reach > 8 and (valid & (dist > reach)).sum() < 2000:
+            reach *= 0.8
+        far = valid & (dist > reach)
+        bg_far = _background(clean, far, row)
+        cog0 = curve_of_growth(clean, (disk.centre_x, disk.centre_y), disk.radius, bg_far.level, valid,
+                               max_margin=reach, distance=dist)
+        halo_end = choose_integration_margin(cog0, bg_far.std, safety=0.0)
+        # 2. the background annulus starts beyond the halo
+        margin_bg = max(halo_end + 5.0, background_margin or 0.0)
+        margin_bg = min(margin_bg, reach) if (valid & (dist > margin_bg)).sum() < 500 else margin_bg
         bg_region = valid & (dist > margin_bg)
-        while bg_region.sum() < 500 and margin_bg > 6:
-            margin_bg -= 2
-            bg_region = valid & (dist > margin_bg)
         bg = _background(clean, bg_region, row)
         curve = curve_of_growth(clean, (disk.centre_x, disk.centre_y), disk.radius, bg.level, valid,
-                                max_margin=margin_bg)
+                                max_margin=margin_bg, distance=dist)
         margin = choose_integration_margin(curve, bg.std)
         region = valid & (dist <= margin)
         budget = integrate_irradiance(clean, region, bg.level, k_dn / ch.pix_solid_ang * ch.ovrsamp_fa,
                                       ch.pix_solid_ang, ch.ovrsamp_fa, ch.gain,
                                       _read_noise_dn(ch, bg.std), bg.uncertainty)
+        # PSF/halo truncation: flux between the integration margin and the background
+        # annulus beyond what the noise of those pixels explains
+        i_m = int(np.searchsorted(curve.margin, margin))
+        d_flux = float(curve.flux[-1] - curve.flux[min(i_m, curve.flux.size - 1)])
+        d_n = float(curve.n_pixels[-1] - curve.n_pixels[min(i_m, curve.n_pixels.size - 1)])
+        halo_dn = max(0.0, abs(d_flux) - bg.std * np.sqrt(max(d_n, 0.0)) - bg.uncertainty * d_n)
         raw_sum = np.where(region, counts, 0.0)
         row.update(moon_pix_num=int(disk.moon_mask.sum()), dc_obs=round(float(raw_sum.sum())),
                    dc_obs_offset=bg.level, dc_obs_offset_unc=bg.uncertainty,
-                   irr_obs=budget.irradiance, irr_obs_unc=budget.uncertainty,
-                   irr_obs_unc_shot=budget.shot, irr_obs_unc_read=budget.read,
-                   irr_obs_unc_background=budget.background, radius_unc=disk.radius_unc,
-                   integration_margin=margin, integration_pix_num=budget.n_pixels,
-                   n_outliers=fixed.count)
-        full = np.hypot(xx - disk.centre_x, yy - disk.centre_y) - disk.radius <= margin
+                   irr_obs=budget.irradiance, radius_unc=disk.radius_unc,
+                   integration_margin=margin, background_margin=margin_bg,
+                   integration_pix_num=budget.n_pixels, n_outliers=fixed.count,
+                   semi_major=disk.semi_major, disk_angle=disk.angle_deg)
+        _budget_columns(row, ch, budget, budget.irradiance, halo_dn * k_dn)
+        full = dist <= margin
         if disk.near_edge or np.any(full & ~valid) or _touches_border(full):
             flags |= FLAG_NEAR_EDGE
         flags |= FLAG_OUTLIERS if fixed.count else 0
         flags |= FLAG_FEW_BACKGROUND if bg.n_pixels < 500 else 0
         flags |= FLAG_FIT_POOR if (disk.n_limb_points < 20 or disk.rms_px > 0.5) else 0
+        flags |= _disk_checks(row, ch, disk)
     else:
         raise ValueError(f"unknown method {method!r}: use 'laplace' or 'threshold'")
     if method == "threshold" and disk.near_edge:
         flags |= FLAG_NEAR_EDGE
     flags |= FLAG_SHOT_UNKNOWN if not ch.gain else 0
-    row.update(centre_x=disk.centre_x, centre_y=disk.centre_y, radius=disk.radius, flags=flags)
+    row.update(centre_x=disk.centre_x, centre_y=disk.centre_y, radius=disk.radius, flags=flags,
+               radius_predicted=np.nan if ch.radius_prior is None else float(ch.radius_prior))
     return ChannelMeasurement(row, disk, region, curve, bg_region)
+
+
+def _budget_columns(row: dict[str, Any], ch: ChannelData, budget: Any, irr: float,
+                    halo: float) -> None:
+    """The uncertainty budget of ``irr_obs`` (k=1, W m-2 um-1): components, random, systematic, total."""
+    shot = 0.0 if not np.isfinite(budget.shot) else budget.shot
+    random = float(np.sqrt(shot**2 + budget.read**2 + budget.background**2))
+    pix = abs(irr) * float(ch.pix_solid_ang_rel_unc)
+    ovr = abs(irr) * float(ch.ovrsamp_fa_unc) / float(ch.ovrsamp_fa)
+    systematic = float(np.sqrt(pix**2 + ovr**2 + halo**2))
+    row.update(irr_obs_unc=float(np.hypot(random, systematic)), irr_obs_unc_random=random,
+               irr_obs_unc_systematic=systematic, irr_obs_unc_shot=budget.shot,
+               irr_obs_unc_read=budget.read, irr_obs_unc_background=budget.background,
+               irr_obs_unc_pix_solid_ang=pix, irr_obs_unc_oversampling=ovr, irr_obs_unc_halo=halo,
+               ovrsamp_fa=float(ch.ovrsamp_fa))
+
+
+def _disk_checks(row: dict[str, Any], ch: ChannelData, disk: DiskFit) -> int:
+    """ovrsamp_fa_fit from the ellipse; the flags for a disagreement with the file and the geometry."""
+    flags = 0
+    use_fixed = np.isfinite(disk.semi_major_fixed)
+    ratio = disk.axis_ratio_fixed if use_fixed else disk.axis_ratio
+    ratio_unc = disk.axis_ratio_fixed_unc if use_fixed else disk.axis_ratio_unc
+    if ch.ovrsamp_fa < 1.0:              # squeezed: the along-scan axis is the minor one
+        ratio_unc, ratio = ratio_unc / ratio**2, 1.0 / ratio
+    row.update(ovrsamp_fa_fit=float(ratio), ovrsamp_fa_fit_unc=float(ratio_unc))
+    if abs(ratio / ch.ovrsamp_fa - 1.0) > MISMATCH_TOLERANCE:
+        flags |= FLAG_OVERSAMPLING_MISMATCH
+        log.warning("channel %s: oversampling factor from the image %.4f differs from the file's "
+                    "%.4f by more than %.0f %%", ch.channel, ratio, ch.ovrsamp_fa, 100 * MISMATCH_TOLERANCE)
+    if ch.radius_prior is not None and np.isfinite(ch.radius_prior):
+        across = disk.radius if ch.ovrsamp_fa >= 1.0 else disk.semi_major
+        if abs(across / ch.radius_prior - 1.0) > MISMATCH_TOLERANCE:
+            flags |= FLAG_RADIUS_MISMATCH
+            log.warning("channel %s: fitted radius %.2f px differs from the %.2f px predicted by the "
+                        "geometry and the pixel solid angle by more than %.0f %%", ch.channel, across,
+                        ch.radius_prior, 100 * MISMATCH_TOLERANCE)
+    return flags
+
+
+def predicted_radius_px(obs_moon_km: float, pix_solid_ang: float) -> float:
+    """Lunar disk radius across the scan, pixels: ``asin(1737.4 km / d) / sqrt(Omega_pix)``.
+
+    Square pixels assumed (angular size ``sqrt(pix_solid_ang)`` rad).
+    """
+    from etalon.moon.model import MOON_RADIUS_KM
+
+    if not (np.isfinite(pix_solid_ang) and pix_solid_ang > 0 and obs_moon_km > MOON_RADIUS_KM):
+        return float("nan")
+    return float(np.arcsin(MOON_RADIUS_KM / obs_moon_km) / np.sqrt(pix_solid_ang))
 
 
 def _dilate(mask: np.ndarray, n: int) -> np.ndarray:
@@ -384,25 +516,30 @@ def _srf_registry(srf_path: str | None) -> dict:
 
 
 def _model(name: str):
-    from etalon.moon.model import lime_model, read_lime_coefficients, rolo_model
+    from etalon.moon.model import get_model
 
-    if name.lower() == "rolo":
-        return rolo_model()
-    if name.lower() == "lime":
-        return lime_model()
-    return read_lime_coefficients(name)
+    return get_model(name)
+
+
+def _geometry(ch: ChannelData):
+    from etalon.moon.geometry import lunar_geometry
+
+    return lunar_geometry(ch.time, ch.observer_km, ch.frame)
 
 
 def add_model(rows: list[dict[str, Any]], channels: list[ChannelData], srf: str | None = None,
-              model: str = "rolo") -> None:
-    """Fill geometry, model irradiance and ratio into ``rows`` (in place)."""
-    from etalon.moon.geometry import lunar_geometry
+              model: str = "rolo", geometry: Any = None) -> None:
+    """Fill geometry, model irradiance (with its uncertainty) and the ratio into ``rows`` (in place).
+
+    ``ratio_unc`` (k=1) combines ``irr_obs_unc`` and ``irr_model_unc`` in quadrature
+    (relative); ``ratio_unc_random`` holds only the random part of the observation, the
+    part a drift trend sees. The model's name goes into the ``model`` column of every row.
+    """
     from etalon.moon.model import LunarModelRangeWarning, band_irradiance
 
     if not rows:
         return
-    ch0 = channels[0]
-    geo = lunar_geometry(ch0.time, ch0.observer_km, ch0.frame)
+    geo = geometry if geometry is not None else _geometry(channels[0])
     reg = _srf_registry(str(srf) if srf else None)
     refl = _model(model)
     for row in rows:
@@ -423,15 +560,41 @@ def add_model(rows: list[dict[str, Any]], channels: list[ChannelData], srf: str 
                 m = band_irradiance(refl, response, geo.phase_angle_deg, geo.sel_obs_lat_deg,
                                     geo.sel_obs_lon_deg, geo.sel_sun_lon_deg, geo.sun_moon_au,
                                     geo.obs_moon_km)
-            row["irr_model"] = m.irradiance
-            row["ratio"] = row["irr_obs"] / m.irradiance if np.isfinite(row["irr_obs"]) else np.nan
+            row.update(irr_model=m.irradiance, irr_model_unc=m.uncertainty,
+                       model_extrapolated_fraction=m.extrapolated_fraction)
+            if np.isfinite(row["irr_obs"]):
+                ratio = row["irr_obs"] / m.irradiance
+                rel_obs = row["irr_obs_unc"] / row["irr_obs"] if row["irr_obs"] else np.nan
+                rel_mod = m.uncertainty / m.irradiance
+                row["ratio"] = ratio
+                row["ratio_unc"] = abs(ratio) * float(np.hypot(rel_obs, rel_mod))
+                row["ratio_unc_random"] = abs(ratio * row["irr_obs_unc_random"] / row["irr_obs"])
             flags |= FLAG_MODEL_EXTRAPOLATED if m.extrapolated else 0
         row["flags"] = flags
 
 
+def _measure_one(args: tuple) -> dict[str, Any]:
+    """Process-pool worker: one channel's row (module level, so it pickles)."""
+    ch, method, threshold, kwargs = args
+    return measure_channel(ch, method, threshold, **kwargs).row
+
+
 def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshold: float | None = None,
-                 srf: str | None = None, model: str = "rolo", **kwargs: Any) -> list[dict[str, Any]]:
+                 srf: str | None = None, model: str = "rolo", jobs: int = 1, executor: Any = None,
+                 **kwargs: Any) -> list[dict[str, Any]]:
     """Measure every channel of one file; return the table rows (dicts, see :data:`COLUMNS`).
+
+    The geometry is computed once per file: it gives each channel the disk radius
+    predicted from the observer distance and the pixel solid angle
+    (:func:`predicted_radius_px`), and the model values.
+
+    Parameters
+    ----------
+    jobs : int
+        Channels measured in parallel by that many processes (1: in this process).
+        The rows are identical to the sequential run (same arithmetic, same order).
+    executor : concurrent.futures.Executor, optional
+        An existing pool to use instead of starting one (:func:`measure_files` shares one).
 
     Raises
     ------
@@ -440,15 +603,33 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     """
     p = Path(path)
     channels = read_channels(p)
-    rows = []
+    try:
+        geo = _geometry(channels[0])
+    except (ValueError, TypeError) as exc:
+        raise EtalonInputError(p, f"cannot compute the lunar geometry ({exc})") from exc
     for ch in channels:
-        try:
-            m = measure_channel(ch, method, threshold, **kwargs)
-        except ValueError as exc:
-            raise EtalonInputError(p, str(exc)) from exc
-        m.row["file"] = p.name
-        rows.append(m.row)
-    add_model(rows, channels, srf, model)
+        ch.radius_prior = predicted_radius_px(geo.obs_moon_km, ch.pix_solid_ang)
+    present = [ch for ch in channels if ch.present]
+    if present and all(ch.pix_solid_ang_rel_unc == 0 and ch.ovrsamp_fa_unc == 0 for ch in present):
+        log.warning("%s: no uncertainty of the pixel solid angle or oversampling factor in the file: "
+                    "those budget terms are 0", p)
+    tasks = [(ch, method, threshold, kwargs) for ch in channels]
+    own = None
+    try:
+        if executor is None and jobs > 1 and len(channels) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            executor = own = ProcessPoolExecutor(max_workers=min(jobs, len(channels)))
+        rows = list(executor.map(_measure_one, tasks)) if executor is not None else [
+            _measure_one(t) for t in tasks]
+    except ValueError as exc:
+        raise EtalonInputError(p, str(exc)) from exc
+    finally:
+        if own is not None:
+            own.shutdown()
+    for row in rows:
+        row["file"] = p.name
+    add_model(rows, channels, srf, model, geometry=geo)
     return rows
 
 
@@ -462,12 +643,13 @@ def rows_to_table(rows: Sequence[dict[str, Any]]) -> Table:
     return table
 
 
-def reproduces_operators(table: Table, method: str = "threshold") -> bool:
-    """True when every ``method`` row equals the operators' own results, bit for bit.
+def reproduces_operators(table: Table, method: str = "threshold", rtol: float = OPERATOR_RTOL) -> bool:
+    """True when every ``method`` row agrees with the operators' own results.
 
-    Compares ``irr_obs``, ``moon_pix_num`` and ``dc_obs`` with the GSICS file's
-    ``operator_irr_obs``, ``operator_moon_pix_num`` and ``operator_dc_obs``
-    (exact equality, no tolerance).
+    ``irr_obs`` must agree with the GSICS file's ``operator_irr_obs`` to the relative
+    tolerance ``rtol`` (1e-6: the files' own values are rounded, and a different
+    summation order changes the last bits); ``moon_pix_num`` and ``dc_obs`` are counts
+    and must be equal.
 
     Parameters
     ----------
@@ -475,6 +657,8 @@ def reproduces_operators(table: Table, method: str = "threshold") -> bool:
         Measurement table (:func:`rows_to_table`).
     method : str
         Rows to check (``"threshold"``: the operators' method).
+    rtol : float
+        Relative tolerance on ``irr_obs``.
 
     Raises
     ------
@@ -484,8 +668,11 @@ def reproduces_operators(table: Table, method: str = "threshold") -> bool:
     rows = table[table["method"] == method]
     if len(rows) == 0:
         raise ValueError(f"the table has no {method!r} rows to compare with the operators")
-    return bool(all(np.all(np.asarray(rows[name]) == np.asarray(rows[f"operator_{name}"]))
-                    for name in ("irr_obs", "moon_pix_num", "dc_obs")))
+    irr = np.asarray(rows["irr_obs"], float)
+    op = np.asarray(rows["operator_irr_obs"], float)
+    close = np.isclose(irr, op, rtol=rtol, atol=0.0) | (np.isnan(irr) & np.isnan(op))
+    return bool(np.all(close) and all(np.all(np.asarray(rows[name]) == np.asarray(rows[f"operator_{name}"]))
+                                      for name in ("moon_pix_num", "dc_obs")))
 
 
 def compare_methods(table: Table, reference: str = "threshold",
@@ -528,26 +715,48 @@ def compare_methods(table: Table, reference: str = "threshold",
 
 def measure_files(paths: Sequence[str | os.PathLike[str]], method: str = "laplace",
                   threshold: float | None = None, srf: str | None = None, model: str = "rolo",
-                  scheduler: str | None = None, progress: bool = True):
+                  scheduler: str | None = None, progress: bool = True, jobs: int = 1):
     """Measure many files through :func:`etalon.batch.map_files`.
+
+    Parameters
+    ----------
+    jobs : int
+        With ``jobs > 1`` the files run one after the other in this process and their
+        channels (bands) are measured in parallel by one shared pool of ``jobs`` processes;
+        the rows are identical to the sequential run. With 1, files go through the batch
+        helper (dask, ``scheduler``).
 
     Returns
     -------
     table : astropy.table.Table
-        Rows of the files that succeeded, with provenance in ``meta``.
+        Rows of the files that succeeded, with provenance in ``meta`` (method, model,
+        model name, jobs).
     results : list of etalon.batch.FileResult
         One per input (failures carry the error).
     """
     from etalon.batch import map_files
 
-    func = functools.partial(measure_file, method=method, threshold=threshold, srf=srf, model=model)
-    results = map_files(func, [str(p) for p in paths], scheduler=scheduler, progress=progress,
-                        description="moon measure")
+    executor = None
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(max_workers=jobs)
+        scheduler = "synchronous"
+    try:
+        func = functools.partial(measure_file, method=method, threshold=threshold, srf=srf, model=model,
+                                 executor=executor)
+        results = map_files(func, [str(p) for p in paths], scheduler=scheduler, progress=progress,
+                            description="moon measure")
+    finally:
+        if executor is not None:
+            executor.shutdown()
     rows = [row for r in results if r.ok for row in r.value]
     table = rows_to_table(rows)
+    model_name = _model(model).name
     table.meta.update(table_provenance("moon measure", [r.path for r in results],
                                        {"method": method, "threshold": threshold, "srf": srf,
-                                        "model": model}))
+                                        "model": model, "model_name": model_name, "jobs": jobs}))
+    table.meta["model"] = model_name
     table.meta["flags"] = {name: value for name, value in globals().items()
                            if name.startswith("FLAG_")}
     return table, results

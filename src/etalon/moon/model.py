@@ -1,4 +1,4 @@
-"""Lunar reference model: ROLO / LIME disk reflectance and the band irradiance of the Moon.
+"""Lunar reference models: ROLO, GIRO-like ROLO and LIME disk reflectance, band irradiance.
 
 The disk-equivalent reflectance of Kieffer & Stone (2005, AJ 129:2887, eq. 10),
 for one wavelength ``k``::
@@ -9,26 +9,53 @@ for one wavelength ``k``::
 
 with ``g`` the absolute phase angle in radians (``g'`` the same in degrees),
 ``theta`` and ``phi`` the selenographic latitude and longitude of the observer
-(degrees), ``Phi`` the selenographic longitude of the Sun (radians). This
-module keeps that (published ROLO) meaning of c1..c4. The LIME toolbox applies
-its c1/c3 to the observer *longitude* and c2/c4 to the *latitude*; its
-coefficient files are therefore re-ordered on reading
-(:func:`read_lime_coefficients`) so that one function,
-:func:`disk_reflectance`, serves both models.
+(degrees), ``Phi`` the selenographic longitude of the Sun (radians). This is the
+published ROLO meaning of c1..c4, and the LIME ATBD's.
+
+LIME coefficient files come in two generations (:func:`lime_convention`): the LIME
+toolbox before its version 1.1.0 (2025-04-21) applied c1/c3 to the observer
+*longitude* and stored its coefficients in that swapped order (files
+``20230123``, ``20231120_v01``); since 1.1.0 the equation and the files follow the
+ATBD (``20231120_v02``, ``20250608_V01``, the bundled ``20251010_V01``). The
+reader decides from the file's attributes and always returns the ATBD order.
+
+Spectral interpolation between model wavelengths (``ReflectanceModel.interpolation``):
+
+- ``"linear"``: linear in wavelength, constant beyond the ends (raw ROLO);
+- ``"apollo16"``: along the Apollo 16 soil 62231 laboratory spectrum (the LIME
+  toolbox's method): the ratio ``A_k / S(lambda_k)`` of the model to the shape ``S``
+  is interpolated linearly and held constant beyond the end wavelengths,
+  ``A(lambda) = S(lambda) r(lambda)``;
+- ``"apollo16-smoothed"``: GIRO-like ROLO: the 32 ratios ``A_k / S(lambda_k)`` are
+  fitted by a quadratic polynomial in wavelength (least squares, equal weights),
+  evaluated within 350-2384 nm and constant beyond, times ``S``. This removes the
+  band-to-band scatter of the 32 ROLO bands (up to +7 % at 665 nm, -4 % at 1634 nm).
+
+The shape is the bundled Apollo 16 soil 62231 average (RELAB, 5 nm). The toolbox's
+composite is 95 % Apollo 16 soil + 5 % breccia 67455; the breccia spectrum is not
+bundled, so etalon uses the soil alone (the breccia changes the spectral slope, not
+the narrow features, and the ratio interpolation absorbs a smooth slope). The toolbox's
+small CIMEL-filter correction of the shape (band-integrated minus point value) is not
+applied (< 0.1 % for a smooth shape).
 
 The irradiance (W m-2 um-1) at the observer::
 
     E(lambda) = A(lambda) * Omega_M * E_sun(lambda) / pi
                 * (1 AU / d_sun_moon)^2 * (384400 km / d_obs_moon)^2
 
-with ``Omega_M = 6.4177e-5 sr`` (the Moon, radius 1737.4 km, seen from
-384400 km) and ``E_sun`` the Wehrli (1985) spectrum at 1 AU. Band values are
-SRF-weighted means over the channel's response.
+with ``Omega_M = 6.4177e-5 sr`` and ``E_sun`` the solar spectrum of the model
+(Wehrli 1985 for ROLO, TSIS-1 HSRS for LIME). Band values are SRF-weighted means.
+Since the interpolation is linear in the ``A_k``, a band irradiance is
+``E_band = sum_k g_k A_k`` (:func:`band_weights`), which makes the propagation of
+LIME's coefficient uncertainty and error correlation exact to first order
+(:func:`lime_band_uncertainty`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -38,25 +65,36 @@ import numpy as np
 from etalon.data import data_path
 from etalon.fileio import EtalonInputError, require_file
 from etalon.spectral.responses import SpectralResponse
-from etalon.spectral.solar import SolarSpectrum, wehrli
+from etalon.spectral.solar import SolarSpectrum, tsis, wehrli
 
 __all__ = [
+    "CIMEL_WAVELENGTHS_NM",
+    "LIME_ATBD_SINCE",
+    "MODEL_NAMES",
     "MOON_RADIUS_KM",
     "MOON_SOLID_ANGLE_SR",
     "PHASE_RANGE_DEG",
     "REFERENCE_MOON_DISTANCE_KM",
     "ROLO_C",
+    "ROLO_MODEL_UNC",
     "ROLO_P",
     "LunarModelRangeWarning",
     "ModelIrradiance",
     "ReflectanceModel",
+    "apollo16_shape",
     "band_irradiance",
+    "band_weights",
     "disk_reflectance",
     "distance_factor",
+    "get_model",
+    "interpolation_matrix",
+    "lime_band_uncertainty",
+    "lime_convention",
     "lime_model",
     "lunar_solid_angle",
     "read_lime_coefficients",
     "read_rolo_table",
+    "rolo_giro_model",
     "rolo_model",
     "spectral_irradiance",
 ]
@@ -94,19 +132,40 @@ class ReflectanceModel:
     Attributes
     ----------
     name : str
-        ``"ROLO"`` or ``"LIME <file>"``.
+        ``"ROLO"``, ``"ROLO-GIRO"`` or ``"LIME <file>"``: recorded in every output.
     wavelength_um : numpy.ndarray
         Model wavelengths, um (n,).
     coefficients : numpy.ndarray
-        (18, n): a0..a3, b1..b3, c1..c4 (published ROLO meaning), d1..d3, p1..p4.
+        (18, n): a0..a3, b1..b3, c1..c4 (published ROLO/ATBD meaning), d1..d3, p1..p4.
     uncertainty : numpy.ndarray or None
-        Same shape, 1-sigma, when the source gives it.
+        Same shape, absolute 1-sigma, when the source gives it.
+    err_corr : numpy.ndarray or None
+        (18 n, 18 n) error correlation of the coefficients, index ``i * n + k`` for
+        coefficient ``i`` at wavelength ``k`` (the LIME files' ``i_coeff.wavelength``).
+    interpolation : str
+        ``"linear"``, ``"apollo16"`` or ``"apollo16-smoothed"`` (module docstring).
+    solar : str
+        ``"wehrli"`` or ``"tsis"``: the solar spectrum of the model.
+    convention : str
+        How the file's libration coefficients were read (``"ATBD"``, ``"swapped (toolbox < 1.1.0)"``).
+    relative_unc : float
+        Relative 1-sigma of the model irradiance not covered by ``uncertainty``
+        (ROLO: 0.05, its stated absolute scale uncertainty; LIME: 0, from the coefficients).
     """
 
     name: str
     wavelength_um: np.ndarray
     coefficients: np.ndarray
     uncertainty: np.ndarray | None = field(default=None, repr=False)
+    err_corr: np.ndarray | None = field(default=None, repr=False)
+    interpolation: str = "linear"
+    solar: str = "wehrli"
+    convention: str = "ATBD"
+    relative_unc: float = 0.0
+
+    def solar_spectrum(self) -> SolarSpectrum:
+        """The model's solar spectrum (W m-2 um-1 at 1 AU)."""
+        return tsis() if self.solar == "tsis" else wehrli()
 
     def reflectance(self, phase_deg: float, obs_lat_deg: float, obs_lon_deg: float,
                     sun_lon_deg: float) -> np.ndarray:
@@ -184,47 +243,200 @@ def read_rolo_table(path: str | os.PathLike[str]) -> ReflectanceModel:
     k[7:11] = np.array(ROLO_C)[:, None]
     k[11:14] = t[:, 8:11].T
     k[14:18] = np.array(ROLO_P)[:, None]
-    return ReflectanceModel("ROLO", t[:, 0] / 1000.0, k)
+    return ReflectanceModel("ROLO", t[:, 0] / 1000.0, k, relative_unc=ROLO_MODEL_UNC)
+
+
+#: relative 1-sigma given to ROLO model irradiances (Kieffer & Stone 2005: absolute scale 5-10 %)
+ROLO_MODEL_UNC = 0.05
 
 
 @functools.lru_cache(maxsize=1)
 def rolo_model() -> ReflectanceModel:
-    """The bundled ROLO model (32 wavelengths, Kieffer & Stone 2005 Table 4)."""
+    """The bundled ROLO model (32 wavelengths, Kieffer & Stone 2005 Table 4), raw linear interpolation."""
     return read_rolo_table(data_path("lunar_model", "rolo_kieffer_stone_2005_table4.csv"))
 
 
-#: LIME row order -> ROLO meaning (swap c1<->c2 and c3<->c4)
-_LIME_TO_ROLO_ROWS = [0, 1, 2, 3, 4, 5, 6, 8, 7, 10, 9, 11, 12, 13, 14, 15, 16, 17]
+@functools.lru_cache(maxsize=1)
+def rolo_giro_model() -> ReflectanceModel:
+    """GIRO-like ROLO: the same coefficients, smoothed along the Apollo 16 shape (module docstring)."""
+    m = rolo_model()
+    return dataclasses.replace(m, name="ROLO-GIRO", interpolation="apollo16-smoothed")
 
 
-def read_lime_coefficients(path: str | os.PathLike[str]) -> ReflectanceModel:
-    """Read a LIME coefficient file (``LIME_MODEL_COEFS_*.nc``: ``coeff`` (18, n), ``wavelength`` nm).
 
-    The libration terms are re-ordered to the published ROLO meaning (see the
-    module docstring); ``u_coeff`` (given in %) becomes an absolute 1-sigma.
+
+#: wavelengths of the CIMEL 1088 photometer bands of LIME, nm (2130 in recent files)
+CIMEL_WAVELENGTHS_NM = (440, 500, 675, 870, 1020, 1640, 2130)
+#: release of the LIME toolbox (1.1.0) from which coefficient files follow the ATBD order
+LIME_ATBD_SINCE = "20250421"
+#: LIME row order of the old generation -> ATBD/ROLO meaning (swap c1<->c2 and c3<->c4)
+_SWAPPED_ROWS = [0, 1, 2, 3, 4, 5, 6, 8, 7, 10, 9, 11, 12, 13, 14, 15, 16, 17]
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in str(text).strip().lstrip("vV").split(".") if v.isdigit())
+
+
+def lime_convention(attributes: dict) -> str:
+    """Libration-coefficient order of a LIME coefficient file, from its global attributes.
+
+    Rules, first match wins:
+
+    1. ``tbx_version_required`` >= 1.1.0 -> ``"ATBD"`` (< 1.1.0 -> ``"swapped"``);
+    2. ``file_version`` >= 2 -> ``"ATBD"`` (``20231120_v02`` is the corrected ``_v01``);
+    3. ``release_date`` (else ``creation_date``, YYYYMMDD) on or after 20250421, the
+       release of toolbox 1.1.0, -> ``"ATBD"``; before -> ``"swapped"``;
+    4. no usable attribute -> ``"ATBD"`` (the current convention).
+
+    Returns
+    -------
+    str
+        ``"ATBD"`` (c1, c3 x observer latitude) or ``"swapped"`` (c1, c3 x longitude).
+    """
+    req = attributes.get("tbx_version_required")
+    if req is not None and _version_tuple(req):
+        return "ATBD" if _version_tuple(req) >= (1, 1, 0) else "swapped"
+    try:
+        if int(str(attributes.get("file_version", "1")).strip()) >= 2:
+            return "ATBD"
+    except ValueError:
+        pass
+    for key in ("release_date", "creation_date"):
+        date = "".join(ch for ch in str(attributes.get(key, "")) if ch.isdigit())[:8]
+        if len(date) == 8:
+            return "ATBD" if date >= LIME_ATBD_SINCE else "swapped"
+    return "ATBD"
+
+
+def read_lime_coefficients(path: str | os.PathLike[str], convention: str | None = None) -> ReflectanceModel:
+    """Read a LIME coefficient file (``LIME_MODEL_COEFS_*.nc``) in its own convention.
+
+    Parameters
+    ----------
+    path : path-like
+        netCDF with ``coeff`` (18, n), optionally ``u_coeff`` (% of the coefficient),
+        ``err_corr_coeff`` (18 n, 18 n) and ``wavelength`` (nm; a variable or a
+        coordinate; when absent, the CIMEL wavelengths for n = 6 or 7, with a warning).
+    convention : {"ATBD", "swapped"}, optional
+        Override the order decided from the file's attributes (:func:`lime_convention`).
+
+    Returns
+    -------
+    ReflectanceModel
+        ``coefficients`` in the published ROLO/ATBD meaning, absolute ``uncertainty``,
+        ``err_corr``, LIME's spectral method (Apollo 16 shape, TSIS-1).
+
+    Raises
+    ------
+    EtalonInputError
+        Naming the file, when it is not a LIME coefficient file.
     """
     import netCDF4
 
     p = require_file(path, "LIME coefficient file")
     try:
         with netCDF4.Dataset(p) as ds:
+            attrs = {k: ds.getncattr(k) for k in ds.ncattrs()}
             coeff = np.ma.filled(ds["coeff"][:].astype(float), np.nan)
-            wl = np.asarray(ds["wavelength"][:], dtype=float)
+            wl = (np.ma.filled(ds["wavelength"][:].astype(float), np.nan)
+                  if "wavelength" in ds.variables else None)
             unc = np.ma.filled(ds["u_coeff"][:].astype(float), np.nan) if "u_coeff" in ds.variables else None
-    except (OSError, KeyError, IndexError) as exc:
+            corr = (np.ma.filled(ds["err_corr_coeff"][:].astype(float), np.nan)
+                    if "err_corr_coeff" in ds.variables else None)
+    except (OSError, KeyError, IndexError, ValueError, TypeError) as exc:
         raise EtalonInputError(p, f"not a LIME coefficient file ({exc})") from exc
-    if coeff.shape[0] != 18 or not np.all(np.isfinite(coeff)):
+    if coeff.ndim != 2 or coeff.shape[0] != 18 or not np.all(np.isfinite(coeff)):
         raise EtalonInputError(p, f"LIME 'coeff' must be 18 finite rows, got shape {coeff.shape}")
-    coeff = coeff[_LIME_TO_ROLO_ROWS]
+    n = coeff.shape[1]
+    if wl is None:
+        if n not in (6, 7):
+            raise EtalonInputError(p, f"no 'wavelength' variable and {n} columns: "
+                                      "cannot tell the wavelengths")
+        wl = np.array(CIMEL_WAVELENGTHS_NM[:n], float)
+        warnings.warn(f"{p}: no 'wavelength' variable: taking the CIMEL wavelengths "
+                      f"{CIMEL_WAVELENGTHS_NM[:n]} nm", stacklevel=2)
+    if wl.shape != (n,) or not np.all(np.isfinite(wl)) or np.any(np.diff(wl) <= 0):
+        raise EtalonInputError(p, f"'wavelength' must be {n} increasing finite values (nm)")
+    conv = convention or lime_convention(attrs)
+    if conv not in ("ATBD", "swapped"):
+        raise ValueError(f"convention must be 'ATBD' or 'swapped', got {conv!r}")
+    rows = _SWAPPED_ROWS if conv == "swapped" else list(range(18))
+    coeff = coeff[rows]
     if unc is not None:
-        unc = np.abs(unc[_LIME_TO_ROLO_ROWS] * coeff / 100.0)
-    return ReflectanceModel(f"LIME {p.name}", wl / 1000.0, coeff, unc)
+        if unc.shape != (18, n):
+            raise EtalonInputError(p, f"'u_coeff' must have shape (18, {n}), got {unc.shape}")
+        unc = np.abs(np.nan_to_num(unc[rows]) * coeff / 100.0)
+    if corr is not None:
+        if corr.shape != (18 * n, 18 * n):
+            raise EtalonInputError(p, f"'err_corr_coeff' must be ({18 * n}, {18 * n}), got {corr.shape}")
+        order = (np.array(rows)[:, None] * n + np.arange(n)[None, :]).ravel()
+        corr = np.nan_to_num(corr[np.ix_(order, order)])
+        np.fill_diagonal(corr, 1.0)
+    label = "ATBD" if conv == "ATBD" else "swapped (toolbox < 1.1.0), re-ordered"
+    return ReflectanceModel(f"LIME {p.name}", wl / 1000.0, coeff, unc, corr, interpolation="apollo16",
+                            solar="tsis", convention=label)
 
 
 @functools.lru_cache(maxsize=1)
 def lime_model() -> ReflectanceModel:
-    """The bundled LIME coefficients (``LIME_MODEL_COEFS_20251010_V01.nc``)."""
+    """The bundled LIME coefficients (``LIME_MODEL_COEFS_20251010_V01.nc``, ATBD order)."""
     return read_lime_coefficients(data_path("lunar_model", "LIME_MODEL_COEFS_20251010_V01.nc"))
+
+
+#: model names understood by :func:`get_model` (or a LIME coefficient file path)
+MODEL_NAMES = ("rolo", "rolo-giro", "lime")
+
+
+def get_model(name: str | os.PathLike[str]) -> ReflectanceModel:
+    """``"rolo"`` (raw), ``"rolo-giro"`` (GIRO-like), ``"lime"`` (bundled) or a LIME file path.
+
+    Raises
+    ------
+    EtalonInputError
+        When ``name`` is neither a known model nor a readable LIME coefficient file.
+    """
+    key = str(name).lower()
+    if key == "rolo":
+        return rolo_model()
+    if key in ("rolo-giro", "giro"):
+        return rolo_giro_model()
+    if key == "lime":
+        return lime_model()
+    return read_lime_coefficients(name)
+
+
+@functools.lru_cache(maxsize=1)
+def apollo16_shape() -> tuple[np.ndarray, np.ndarray]:
+    """The Apollo 16 soil 62231 reflectance spectrum (RELAB average): wavelength um, reflectance."""
+    p = data_path("lunar_model", "apollo16_soil_reflectance.txt")
+    d = np.loadtxt(p, delimiter=",", comments="#", usecols=(0, 1), ndmin=2)
+    return d[:, 0] / 1000.0, d[:, 1]
+
+
+def interpolation_matrix(model: ReflectanceModel, grid_um: np.ndarray) -> np.ndarray:
+    """The linear map from the model reflectances ``A_k`` to ``A(grid)``: shape (len(grid), n).
+
+    ``A(grid) = W @ A_k`` for the model's interpolation method (module docstring).
+    """
+    grid = np.asarray(grid_um, float)
+    wl = model.wavelength_um
+    n = wl.size
+    eye = np.eye(n)
+    if model.interpolation == "linear":
+        return np.stack([np.interp(grid, wl, eye[k]) for k in range(n)], axis=1)
+    swl, sref = apollo16_shape()
+    s_grid = np.interp(grid, swl, sref)
+    s_k = np.interp(wl, swl, sref)
+    if model.interpolation == "apollo16":
+        ratio = np.stack([np.interp(grid, wl, eye[k]) for k in range(n)], axis=1)
+        return s_grid[:, None] * ratio / s_k[None, :]
+    if model.interpolation == "apollo16-smoothed":
+        x0, scale = float(wl.mean()), float(np.ptp(wl) or 1.0)
+        vk = np.vander((wl - x0) / scale, 3)
+        xg = (np.clip(grid, wl[0], wl[-1]) - x0) / scale
+        fit = np.vander(xg, 3) @ np.linalg.pinv(vk)
+        return s_grid[:, None] * fit / s_k[None, :]
+    raise ValueError(f"unknown interpolation {model.interpolation!r}")
 
 
 def distance_factor(sun_moon_au: float, obs_moon_km: float) -> float:
@@ -239,15 +451,64 @@ def spectral_irradiance(model: ReflectanceModel, wavelength_um: np.ndarray, phas
                         solar: SolarSpectrum | None = None) -> np.ndarray:
     """Lunar spectral irradiance at ``wavelength_um``, W m-2 um-1.
 
-    The reflectance is interpolated linearly between the model wavelengths
-    (held constant beyond its ends), multiplied by ``Omega_M E_sun / pi`` and the
-    distance factor.
+    The reflectance is interpolated with the model's method (:func:`interpolation_matrix`),
+    multiplied by ``Omega_M E_sun / pi`` (the model's solar spectrum unless ``solar``)
+    and the distance factor.
     """
-    solar = solar or wehrli()
+    solar = solar or model.solar_spectrum()
+    wl = np.atleast_1d(np.asarray(wavelength_um, float))
     refl = model.reflectance(phase_deg, obs_lat_deg, obs_lon_deg, sun_lon_deg)
-    a = np.interp(wavelength_um, model.wavelength_um, refl)
-    return (a * MOON_SOLID_ANGLE_SR * solar.at(np.asarray(wavelength_um, float)) / np.pi
+    a = interpolation_matrix(model, wl) @ refl
+    return (a * MOON_SOLID_ANGLE_SR * solar.at(wl) / np.pi
             * distance_factor(sun_moon_au, obs_moon_km))
+
+
+@dataclass(frozen=True)
+class BandWeights:
+    """``E_band = factor * sum_k g_k A_k`` for one response and model (see :func:`band_weights`).
+
+    Attributes
+    ----------
+    g : numpy.ndarray
+        (n,) weights of the model reflectances, W m-2 um-1 per unit reflectance at 1 AU
+        and 384400 km (``Omega_M / pi`` included).
+    solar_weighted : float
+        ``int E_sun S / int S``, W m-2 um-1 (to turn ``E_band`` into a mean reflectance).
+    extrapolated_fraction : float
+        Fraction of ``int E_sun S`` from wavelengths outside the model's range.
+    outside_sun : bool
+        Part of the response (> 0.1 % of peak) lies outside the solar table.
+    """
+
+    g: np.ndarray
+    solar_weighted: float
+    extrapolated_fraction: float
+    outside_sun: bool
+
+
+def band_weights(model: ReflectanceModel, srf: SpectralResponse, solar: SolarSpectrum | None = None,
+                 step_um: float = 0.0005) -> BandWeights:
+    """Weights ``g_k`` of the model reflectances in the band irradiance (exact: linear interpolation).
+
+    ``E_band = int E(lambda) S dlambda / int S dlambda = sum_k g_k A_k`` x distance factor,
+    with the trapezoidal rule on a ``step_um`` grid covering the response.
+    """
+    solar = solar or model.solar_spectrum()
+    lo, hi = srf.wavelength_um[0], srf.wavelength_um[-1]
+    grid = np.arange(lo, hi + step_um / 2, step_um)
+    s = np.interp(grid, srf.wavelength_um, srf.response)
+    e_sun = solar.at(grid)
+    support = s > 1e-3 * s.max()
+    outside_sun = bool(np.any(np.isnan(e_sun) & support))
+    e_sun = np.nan_to_num(e_sun)
+    weight = np.trapezoid(s, grid)
+    w = interpolation_matrix(model, grid)
+    es = e_sun * s
+    g = np.trapezoid(es[:, None] * w, grid, axis=0) / weight * MOON_SOLID_ANGLE_SR / np.pi
+    total = np.trapezoid(es, grid)
+    out = (grid < model.wavelength_um[0]) | (grid > model.wavelength_um[-1])
+    frac = float(np.trapezoid(np.where(out, es, 0.0), grid) / total) if total > 0 else 1.0
+    return BandWeights(g, float(total / weight), frac, outside_sun)
 
 
 @dataclass(frozen=True)
@@ -265,8 +526,17 @@ class ModelIrradiance:
     in_phase_range : bool
         ``1.55 <= |phase| <= 97`` degrees.
     extrapolated : bool
-        Part of the response lies outside the model wavelengths (or the solar table,
-        where the solar irradiance is taken as zero).
+        Part of the response (above 0.1 % of its peak) lies outside the model wavelengths
+        (or the solar table, where the solar irradiance is taken as zero).
+    uncertainty : float
+        1-sigma of ``irradiance``, W m-2 um-1: quadrature of ``unc_coefficients``,
+        ``unc_extrapolation`` and ``relative_unc * irradiance`` (ROLO's scale).
+    unc_coefficients : float
+        From the coefficient uncertainties and error correlation (LIME), W m-2 um-1.
+    unc_extrapolation : float
+        ``EXTRAPOLATION_UNC * extrapolated_fraction * irradiance``, W m-2 um-1.
+    extrapolated_fraction : float
+        Share of the band's solar-weighted signal outside the model wavelengths.
     """
 
     channel: str
@@ -275,37 +545,120 @@ class ModelIrradiance:
     model: str
     in_phase_range: bool
     extrapolated: bool
+    uncertainty: float = float("nan")
+    unc_coefficients: float = 0.0
+    unc_extrapolation: float = 0.0
+    extrapolated_fraction: float = 0.0
+
+
+#: relative 1-sigma given to the extrapolated part of a band (shape-held ratio beyond the
+#: last model wavelength; 5 %, the spread between Apollo-shape and flat extrapolation at 2.1 um)
+EXTRAPOLATION_UNC = 0.05
+
+
+def _dlnA_dcoeff(coefficients: np.ndarray, phase_deg: float, obs_lat_deg: float, obs_lon_deg: float,
+                 sun_lon_deg: float) -> np.ndarray:
+    """Partial derivatives of ln A_k with respect to the 18 coefficients at wavelength k: (18, n)."""
+    k = np.asarray(coefficients, float)
+    gd = abs(float(phase_deg))
+    g, sun = math.radians(gd), math.radians(float(sun_lon_deg))
+    lat, lon = float(obs_lat_deg), float(obs_lon_deg)
+    d, p = k[11:14], k[14:18]
+    n = k.shape[1]
+    out = np.empty((18, n))
+    out[0:4] = np.array([1.0, g, g**2, g**3])[:, None]
+    out[4:7] = np.array([sun, sun**3, sun**5])[:, None]
+    out[7:11] = np.array([lat, lon, sun * lat, sun * lon])[:, None]
+    e1, e2 = np.exp(-gd / p[0]), np.exp(-gd / p[1])
+    arg = (gd - p[2]) / p[3]
+    out[11], out[12], out[13] = e1, e2, np.cos(arg)
+    out[14] = d[0] * e1 * gd / p[0] ** 2
+    out[15] = d[1] * e2 * gd / p[1] ** 2
+    out[16] = d[2] * np.sin(arg) / p[3]
+    out[17] = d[2] * np.sin(arg) * arg / p[3]
+    return out
+
+
+def lime_band_uncertainty(model: ReflectanceModel, g: np.ndarray, phase_deg: float,
+                          obs_lat_deg: float, obs_lon_deg: float, sun_lon_deg: float,
+                          method: str = "analytic", n_draws: int = 2000, seed: int = 0) -> float:
+    """1-sigma of ``sum_k g_k A_k`` from the coefficient uncertainty and error correlation.
+
+    Parameters
+    ----------
+    model : ReflectanceModel
+        With ``uncertainty`` (absolute) and optionally ``err_corr`` (identity if None).
+    g : numpy.ndarray
+        (n,) band weights (:func:`band_weights`), any unit (the result has it).
+    method : {"analytic", "montecarlo"}
+        First-order linearisation ``J C J^T`` with ``J_ik = g_k A_k dlnA_k/dc_ik``,
+        or a numpy Monte Carlo: ``n_draws`` coefficient sets from the multivariate
+        normal (covariance ``diag(u) R diag(u)``, negative eigenvalues of ``R`` clipped),
+        ``E`` recomputed for each, standard deviation returned.
+
+    Returns
+    -------
+    float
+        0 when the model carries no uncertainty.
+    """
+    if model.uncertainty is None:
+        return 0.0
+    k = model.coefficients
+    n = k.shape[1]
+    u = model.uncertainty.ravel()
+    corr = model.err_corr if model.err_corr is not None else np.eye(18 * n)
+    cov = corr * u[:, None] * u[None, :]
+    if method == "analytic":
+        a = disk_reflectance(k, phase_deg, obs_lat_deg, obs_lon_deg, sun_lon_deg)
+        jac = (_dlnA_dcoeff(k, phase_deg, obs_lat_deg, obs_lon_deg, sun_lon_deg)
+               * (np.asarray(g) * a)[None, :]).ravel()
+        return float(np.sqrt(max(jac @ cov @ jac, 0.0)))
+    if method != "montecarlo":
+        raise ValueError(f"method must be 'analytic' or 'montecarlo', got {method!r}")
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))[None, :]
+    rng = np.random.default_rng(seed)
+    draws = k.ravel()[None, :] + rng.standard_normal((n_draws, 18 * n)) @ root.T
+    out = np.empty(n_draws)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LunarModelRangeWarning)
+        for i in range(n_draws):
+            out[i] = np.asarray(g) @ disk_reflectance(draws[i].reshape(18, n), phase_deg,
+                                                      obs_lat_deg, obs_lon_deg, sun_lon_deg)
+    return float(np.std(out, ddof=1))
 
 
 def band_irradiance(model: ReflectanceModel, srf: SpectralResponse, phase_deg: float,
                     obs_lat_deg: float, obs_lon_deg: float, sun_lon_deg: float,
                     sun_moon_au: float = 1.0, obs_moon_km: float = REFERENCE_MOON_DISTANCE_KM,
                     solar: SolarSpectrum | None = None, step_um: float = 0.0005) -> ModelIrradiance:
-    """Model irradiance integrated over a spectral response (W m-2 um-1).
+    """Model irradiance integrated over a spectral response (W m-2 um-1), with its uncertainty.
 
-    ``E_band = int E(lambda) S(lambda) dlambda / int S(lambda) dlambda`` on a
-    regular grid of ``step_um`` (0.5 nm) covering the response.
+    ``E_band = int E(lambda) S(lambda) dlambda / int S(lambda) dlambda`` on a regular grid
+    of ``step_um`` (0.5 nm) covering the response, the model's interpolation and solar
+    spectrum (unless ``solar``), see :func:`band_weights`.
     """
-    solar = solar or wehrli()
-    lo, hi = srf.wavelength_um[0], srf.wavelength_um[-1]
-    grid = np.arange(lo, hi + step_um / 2, step_um)
-    s = np.interp(grid, srf.wavelength_um, srf.response)
-    e_sun = solar.at(grid)
-    outside_sun = bool(np.any(np.isnan(e_sun) & (s > 1e-3 * s.max())))
-    e_sun = np.nan_to_num(e_sun)
+    bw = band_weights(model, srf, solar, step_um)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LunarModelRangeWarning)
         refl = model.reflectance(phase_deg, obs_lat_deg, obs_lon_deg, sun_lon_deg)
     for w in caught:
         warnings.warn(w.message, w.category, stacklevel=2)
-    a = np.interp(grid, model.wavelength_um, refl)
-    weight = np.trapezoid(s, grid)
-    irr = (np.trapezoid(a * e_sun * s, grid) / weight * MOON_SOLID_ANGLE_SR / np.pi
-           * distance_factor(sun_moon_au, obs_moon_km))
-    mean_refl = np.trapezoid(a * e_sun * s, grid) / np.trapezoid(e_sun * s, grid)
-    support = s > 1e-3 * s.max()
-    extrap = bool(np.any(grid[support] < model.wavelength_um[0])
-                  or np.any(grid[support] > model.wavelength_um[-1]) or outside_sun)
+    dist = distance_factor(sun_moon_au, obs_moon_km)
+    irr = float(bw.g @ refl) * dist
+    per_refl = bw.solar_weighted * MOON_SOLID_ANGLE_SR / np.pi
+    mean_refl = irr / dist / per_refl if per_refl else np.nan
+    u_coef = lime_band_uncertainty(model, bw.g, phase_deg, obs_lat_deg, obs_lon_deg, sun_lon_deg) * dist
+    u_ext = EXTRAPOLATION_UNC * bw.extrapolated_fraction * abs(irr)
+    unc = math.sqrt(u_coef**2 + u_ext**2 + (model.relative_unc * irr) ** 2)
     gd = abs(float(phase_deg))
-    return ModelIrradiance(srf.channel, float(irr), float(mean_refl), model.name,
-                           bool(PHASE_RANGE_DEG[0] <= gd <= PHASE_RANGE_DEG[1]), extrap)
+    extrap = _support_outside(model, srf) or bw.outside_sun
+    return ModelIrradiance(srf.channel, irr, float(mean_refl), model.name,
+                           bool(PHASE_RANGE_DEG[0] <= gd <= PHASE_RANGE_DEG[1]), extrap,
+                           float(unc), float(u_coef), float(u_ext), bw.extrapolated_fraction)
+
+
+def _support_outside(model: ReflectanceModel, srf: SpectralResponse) -> bool:
+    s = srf.response
+    sup = srf.wavelength_um[s > 1e-3 * s.max()]
+    return bool(sup.size and (sup[0] < model.wavelength_um[0] or sup[-1] > model.wavelength_um[-1]))

@@ -2,10 +2,13 @@
 
 A disk of radius ``radius`` pixels, lit at phase angle ``phase_deg`` with a
 Lommel-Seeliger law and a few dark "maria", is rendered with sub-pixel
-supersampling, scaled so that its radiance sums exactly to the requested
-irradiance, convolved with a PSF (Gaussian core plus a faint exponential
-halo), put on an unknown sub-DN background offset, and given Poisson shot
-noise, Gaussian read noise, integer quantisation and optional hot/cold pixels.
+supersampling, stretched by the oversampling factor ``ovrsamp_fa`` along the
+direction ``stretch_angle_deg`` (a pushbroom scan of the Moon: the image then holds
+``ovrsamp_fa`` times the disk's signal, and ``E = sum L Omega / f_ovr``), scaled
+so that its radiance sums exactly to the requested irradiance, convolved with a
+PSF (Gaussian core plus a faint exponential halo), put on an unknown sub-DN
+background offset, and given Poisson shot noise, Gaussian read noise, integer
+quantisation and optional hot/cold pixels.
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ class SimulatedMoon:
     pix_solid_ang : float
         Pixel solid angle, sr.
     ovrsamp_fa : float
-        Oversampling factor.
+        Oversampling factor (the disk's semi-axis along ``stretch_angle_deg`` is
+        ``ovrsamp_fa * radius``).
+    stretch_angle_deg : float
+        Direction of the stretch, degrees from +x toward +y.
     gain : float
         e-/DN.
     read_noise_e : float
@@ -69,27 +75,38 @@ class SimulatedMoon:
     phase_deg: float
     outliers: np.ndarray = field(repr=False)
     noise_free: np.ndarray = field(repr=False)
+    stretch_angle_deg: float = 0.0
 
 
 def render_moon(shape: tuple[int, int], centre_xy: tuple[float, float], radius: float,
                 phase_deg: float, position_angle_deg: float = 0.0, supersample: int = 5,
-                maria: bool = True) -> np.ndarray:
+                maria: bool = True, ovrsamp_fa: float = 1.0,
+                stretch_angle_deg: float = 0.0) -> np.ndarray:
     """Noise-free lunar radiance (arbitrary scale) per pixel, without PSF.
 
     The Sun direction is tilted by ``phase_deg`` from the line of sight toward
-    ``position_angle_deg`` (0 = +x). Pixel values are means over
+    ``position_angle_deg`` (0 = +x). The disk is stretched by ``ovrsamp_fa`` along
+    ``stretch_angle_deg`` (degrees from +x toward +y). Pixel values are means over
     ``supersample`` x ``supersample`` sub-pixels.
     """
     h, w = shape
     s = supersample
-    x0 = max(int(np.floor(centre_xy[0] - radius)) - 1, 0)
-    x1 = min(int(np.ceil(centre_xy[0] + radius)) + 2, w)
-    y0 = max(int(np.floor(centre_xy[1] - radius)) - 1, 0)
-    y1 = min(int(np.ceil(centre_xy[1] + radius)) + 2, h)
+    ext = radius * max(ovrsamp_fa, 1.0)
+    x0 = max(int(np.floor(centre_xy[0] - ext)) - 1, 0)
+    x1 = min(int(np.ceil(centre_xy[0] + ext)) + 2, w)
+    y0 = max(int(np.floor(centre_xy[1] - ext)) - 1, 0)
+    y1 = min(int(np.ceil(centre_xy[1] + ext)) + 2, h)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros(shape)
     sub = (np.arange((x1 - x0) * s) + 0.5) / s - 0.5 + x0
     suby = (np.arange((y1 - y0) * s) + 0.5) / s - 0.5 + y0
     xx, yy = np.meshgrid(sub, suby)
-    u, v = (xx - centre_xy[0]) / radius, (yy - centre_xy[1]) / radius
+    t = np.radians(stretch_angle_deg)
+    dx, dy = xx - centre_xy[0], yy - centre_xy[1]
+    along = (dx * np.cos(t) + dy * np.sin(t)) / ovrsamp_fa
+    across = -dx * np.sin(t) + dy * np.cos(t)
+    u = (along * np.cos(t) - across * np.sin(t)) / radius
+    v = (along * np.sin(t) + across * np.cos(t)) / radius
     rho2 = u**2 + v**2
     inside = rho2 < 1.0
     mu = np.sqrt(np.clip(1.0 - rho2, 0.0, None))
@@ -123,6 +140,7 @@ def simulate_moon_image(phase_deg: float = 30.0, *, shape: tuple[int, int] = (25
                         centre_xy: tuple[float, float] = (128.3, 126.6), radius: float = 40.0,
                         position_angle_deg: float = 20.0, irradiance: float = 2.0e-3,
                         pix_solid_ang: float = 7.03120534e-9, ovrsamp_fa: float = 1.0,
+                        stretch_angle_deg: float = 0.0, supersample: int = 5,
                         rad_coef: float = 0.05, gain: float = 10.0, read_noise_e: float = 20.0,
                         background_dn: float = 51.37, psf_sigma: float = 1.0,
                         halo_fraction: float = 0.01, halo_scale: float = 3.0, n_hot: int = 6,
@@ -135,6 +153,8 @@ def simulate_moon_image(phase_deg: float = 30.0, *, shape: tuple[int, int] = (25
         Phase angle, degrees (0 full, 90 quarter, > 90 crescent).
     irradiance : float
         Irradiance of the (full-resolution, noise-free) image, W m-2 um-1.
+    ovrsamp_fa, stretch_angle_deg : float
+        Oversampling factor and the direction of the stretch (degrees from +x toward +y).
     rad_coef : float
         Radiance per DN above background, W m-2 sr-1 um-1 / DN.
     gain, read_noise_e : float
@@ -145,11 +165,15 @@ def simulate_moon_image(phase_deg: float = 30.0, *, shape: tuple[int, int] = (25
         PSF core sigma (px), flux fraction and e-folding scale (px) of the halo.
     n_hot, n_cold : int
         Hot and cold pixels (anywhere, including on the disk).
+    supersample : int
+        Sub-pixels per pixel side for the rendering (5; 2 is enough for a 1000 px Moon).
     seed : int or None
         Random seed.
     """
     rng = np.random.default_rng(seed)
-    shade = render_moon(shape, centre_xy, radius, phase_deg, position_angle_deg)
+    shade = render_moon(shape, centre_xy, radius, phase_deg, position_angle_deg,
+                        supersample=supersample, ovrsamp_fa=ovrsamp_fa,
+                        stretch_angle_deg=stretch_angle_deg)
     total_dn = irradiance * ovrsamp_fa / (pix_solid_ang * rad_coef)
     shade *= total_dn / shade.sum()
     expected = signal.fftconvolve(shade, psf_kernel(psf_sigma, halo_fraction, halo_scale), mode="same")
@@ -171,4 +195,5 @@ def simulate_moon_image(phase_deg: float = 30.0, *, shape: tuple[int, int] = (25
     return SimulatedMoon(dn, float(irradiance), float(np.sqrt(signal_e) / gain * per_dn), signal_e,
                          float(centre_xy[0]), float(centre_xy[1]), float(radius), float(background_dn),
                          float(rad_coef), float(pix_solid_ang), float(ovrsamp_fa), float(gain),
-                         float(read_noise_e), float(phase_deg), outliers, expected)
+                         float(read_noise_e), float(phase_deg), outliers, expected,
+                         float(stretch_angle_deg))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
-from etalon.batch import add_scheduler_option
+from etalon.cliutil import add_common_options
 
 __all__ = ["register", "run"]
+
+log = logging.getLogger(__name__)
 
 _DESCRIPTION = """\
 Pre-process Deep Impact NAV frames for the calibration pipeline (Navigation Images
@@ -18,8 +21,11 @@ the quadrant biases (NAVBIAS1..4) and parallel overclock with zeros.
 
 INPUT may be a decoded NAV FITS file (etalon nav decode), a raw NAV telemetry file
 (decoded on the fly) or one of the mission's archive FITS products (kept as they are,
-keywords completed). Each INPUT gives DIR/<name>_prep.fits; inputs are never modified.
-Every output names the tables and kernels it used (keywords and HISTORY).
+keywords completed). Each INPUT gives DIR/<name>_prep.fits (--output-dir), or the one
+file -o names; inputs are never modified. Every default taken (bundled tables, no
+science folder) is a warning on the terminal and in the product's HISTORY. Every
+output names the tables and kernels it used (keywords and HISTORY). Exit code 0 all
+written, 1 some input failed (listed), 2 bad options or clashing outputs.
 """
 
 
@@ -33,8 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="decoded NAV FITS, raw NAV file or archive FITS product")
-    p.add_argument("--output-dir", "-O", required=True, metavar="DIR",
-                   help="folder for the products (created if needed)")
     p.add_argument("--sequence", metavar="CSV", default=None,
                    help="sequencing table, columns exposure_id,doy,filter (default: the bundled "
                    "example; images absent from it get FILTER = UNKNOWN and a warning)")
@@ -48,36 +52,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sclk-adjust", metavar="CSV", default=None,
                    help="SCLK adjustment table, columns spacecraft,valid_from,offset_s (default: "
                    "the nominal 64.184 s for both spacecraft)")
-    add_scheduler_option(p)
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no per-file lines")
+    add_common_options(p, output="both", output_required=True, scheduler=True)
     p.set_defaults(func=run)
 
 
+def planned_outputs(inputs: list[str], output: str | None, output_dir: str | None) -> list[str]:
+    """The product of each INPUT: ``output``, or ``output_dir/<name>_prep.fits``."""
+    from etalon.nav.preprocess import output_path_for
+
+    if output:
+        return [output]
+    return [str(output_path_for(p, output_dir)) for p in inputs]
+
+
+def preprocess_pair(pair: tuple[str, str], tables) -> dict:
+    """Pre-process ``pair[0]`` into ``pair[1]`` (module level: shipped to batch workers).
+
+    Returns the dict of :func:`etalon.nav.preprocess.preprocess_file`: ``output``,
+    ``instrument``, ``warnings``.
+    """
+    import warnings
+
+    from etalon.frame import write_frame
+    from etalon.nav.preprocess import PreprocessWarning, preprocess_frame, read_input
+
+    path, out = pair
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PreprocessWarning)
+        result = preprocess_frame(read_input(path), tables)
+    write_frame(result, out)
+    return {"output": str(out), "instrument": str(result.header.get("INSTRUME", "")),
+            "warnings": [str(w.message) for w in caught if issubclass(w.category, PreprocessWarning)]}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Pre-process every INPUT; return the number of failed files capped at 1 as exit code."""
+    """Pre-process every INPUT; return 0 done, 1 some failed."""
     import functools
-    import sys
 
-    from etalon.batch import map_files, report_failures
-    from etalon.fileio import EtalonInputError
-    from etalon.nav.preprocess import load_tables, preprocess_file
+    from etalon.batch import batch_exit_code, map_files, report_failures
+    from etalon.cliutil import UsageError, check_outputs, unique_inputs
+    from etalon.nav.preprocess import load_tables
 
-    try:
-        tables = load_tables(sequence=args.sequence, science_dir=args.science_dir,
-                             bias=args.bias, sclk_adjust=args.sclk_adjust)
-    except EtalonInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    inputs = unique_inputs(args.inputs)
+    if args.output and len(inputs) > 1:
+        raise UsageError(f"-o/--output {args.output} takes a single INPUT ({len(inputs)} given); "
+                         "use --output-dir for several")
+    outputs = planned_outputs(inputs, args.output, args.output_dir)
+    check_outputs(inputs, outputs)
+    tables = load_tables(sequence=args.sequence, science_dir=args.science_dir,
+                         bias=args.bias, sclk_adjust=args.sclk_adjust)
     if tables.science is not None:
         for path, reason in tables.science.skipped:
-            print(f"science folder: skipped {path}: {reason}", file=sys.stderr)
-    func = functools.partial(preprocess_file, output_dir=args.output_dir, tables=tables)
-    results = map_files(func, args.inputs, scheduler=args.scheduler, progress=not args.quiet,
+            log.warning("science folder: skipped %s: %s", path, reason)
+    pairs = list(zip(inputs, outputs, strict=True))
+    func = functools.partial(preprocess_pair, tables=tables)
+    results = map_files(func, pairs, scheduler=args.scheduler, progress=not args.no_progress,
                         description="nav preprocess")
-    for r in results:
+    shown: set[str] = set()
+    for path, r in zip(inputs, results, strict=True):
+        r.path = path
         if r.ok:
-            if not args.quiet:
-                print(f"{r.path} -> {r.value['output']}")
+            print(f"{path} -> {r.value['output']}")
             for text in r.value["warnings"]:
-                print(f"warning: {r.path}: {text}", file=sys.stderr)
-    return 1 if report_failures(results) else 0
+                # the same default is taken for every file: say it once, not once per file
+                if text not in shown or len(inputs) == 1:
+                    log.warning("%s: %s", path, text)
+                    shown.add(text)
+    report_failures(results)
+    return batch_exit_code(results)

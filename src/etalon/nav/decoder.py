@@ -38,7 +38,9 @@ calibration's business.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
@@ -76,6 +78,18 @@ REASONS = {
     10: "cut short: the next packet's header starts inside its data",
     11: "not the expected instrument",
 }
+
+#: rejected packets described one by one in the report (the others are counted)
+MAX_REJECTED_DETAIL = 1000
+#: with an expected instrument: consistent packets needed when packets of another
+#: detector are present (a header found in pixel data is not an image)
+MIN_CONSISTENT_PACKETS = 2
+#: candidates validated at once during the resynchronising scan (bounds its memory)
+SCAN_CHUNK = 1 << 15
+#: above this many snips, pixels are placed by the vectorised path (no loop over snips)
+SNIP_LOOP_MAX = 64
+#: pixels per step of the vectorised placement (bounds its memory)
+PLACE_CHUNK = 1 << 18
 
 #: one row per snip (:attr:`NavImage.snips`); coordinates 0-based, inclusive
 SNIP_DTYPE = np.dtype([
@@ -154,15 +168,32 @@ class NavHeader:
         return float(np.degrees(self.twist))
 
     @property
-    def celestial_north_deg(self) -> float:
-        """Celestial north clock angle, (270 - twist) mod 360, deg (Galileo convention)."""
+    def celestial_north_raw_deg(self) -> float:
+        """Celestial north clock angle in the RAW frame, (270 - twist) mod 360, deg.
+
+        Galileo convention, clockwise from up with the raw frame displayed as
+        transmitted (line 0 at the top): the orientation the relation belongs to.
+        """
         return float((270.0 - self.twist_deg) % 360.0)
+
+    @property
+    def celestial_north_deg(self) -> float:
+        """Celestial north clock angle in the SCIENCE array, deg (``CELESTN``).
+
+        Clockwise from up with row 0 displayed at the bottom; the raw angle taken
+        through the instrument's array transform
+        (:func:`etalon.nav.format.raw_clock_angle_to_science`: MRI/ITS 180-degree
+        rotation gives ``(twist - 270) mod 360``, HRIV vertical flip keeps
+        ``(270 - twist) mod 360``).
+        """
+        return fmt.raw_clock_angle_to_science(self.celestial_north_raw_deg, self.instrument)
 
     def as_dict(self) -> dict[str, Any]:
         """All values, plus the angles in degrees."""
         d = asdict(self)
         d.update(ra_deg=self.ra_deg, dec_deg=self.dec_deg, twist_deg=self.twist_deg,
-                 celestial_north_deg=self.celestial_north_deg)
+                 celestial_north_deg=self.celestial_north_deg,
+                 celestial_north_raw_deg=self.celestial_north_raw_deg)
         return d
 
 
@@ -198,8 +229,9 @@ class DecodeReport:
     packets_used : int
         Packets whose pixels were placed.
     rejected : tuple of RejectedPacket
-        Not used, with the reason. Each position where a packet was expected
-        (start of file, end of a used packet) and none was usable counts once.
+        Not used, with the reason, the first :data:`MAX_REJECTED_DETAIL` in file
+        order. Each position where a packet was expected (start of file, end of a
+        used packet) and none was usable counts once.
     bytes_skipped : int
         Bytes not in any used packet.
     skipped : tuple of (offset, n_bytes)
@@ -215,7 +247,11 @@ class DecodeReport:
     resynchronised : bool
         True when the chain of packets broke and the file was scanned.
     warnings : tuple of str
-        Other remarks (e.g. a file name that does not parse).
+        Other remarks (e.g. a file name that does not parse, a non-finite header value).
+    rejected_total : int
+        All rejected packets (-1: ``len(rejected)``).
+    rejected_codes : tuple of (int, int)
+        ``(reason code, count)`` over all rejected packets.
     """
 
     source: str | None
@@ -231,15 +267,22 @@ class DecodeReport:
     snips_complete: int
     resynchronised: bool
     warnings: tuple[str, ...] = ()
+    rejected_total: int = -1
+    rejected_codes: tuple[tuple[int, int], ...] = ()
 
     @property
     def packets_rejected(self) -> int:
-        """Number of rejected packets."""
-        return len(self.rejected)
+        """Number of rejected packets (all of them; ``rejected`` details the first
+        :data:`MAX_REJECTED_DETAIL`)."""
+        return len(self.rejected) if self.rejected_total < 0 else self.rejected_total
 
     def rejected_by_reason(self) -> dict[str, int]:
-        """Rejected packets counted by reason (the :data:`REASONS` text)."""
+        """Rejected packets counted by reason (the :data:`REASONS` text), all of them."""
         out: dict[str, int] = {}
+        if self.rejected_codes:
+            for code, n in self.rejected_codes:
+                out[REASONS[code]] = out.get(REASONS[code], 0) + n
+            return out
         for r in self.rejected:
             out[REASONS[r.code]] = out.get(REASONS[r.code], 0) + 1
         return out
@@ -335,7 +378,6 @@ def _normalise_instrument(instrument: str) -> str:
 
 # --------------------------------------------------------------------------- packets
 
-_U8_IDX = np.arange(fmt.HEADER_SIZE)
 _DET_OFF = fmt.HEADER_DTYPE.fields["detector"][1]
 _COMP_OFF = fmt.HEADER_DTYPE.fields["compression"][1]
 _DET_OK = np.zeros(256, bool)
@@ -346,9 +388,20 @@ _SIG0, _SIG1 = fmt.IMAGE_SIGNATURE_BYTES
 _NLINES, _NPIXELS = fmt.FRAME_SHAPE
 
 
-def _gather(u8: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _windows(u8: np.ndarray) -> np.ndarray:
+    """View (n - 79, 80) of every 80-byte window of ``u8`` (no copy)."""
+    if u8.size < fmt.HEADER_SIZE:
+        return np.zeros((0, fmt.HEADER_SIZE), np.uint8)
+    return np.lib.stride_tricks.sliding_window_view(u8, fmt.HEADER_SIZE)
+
+
+def _gather(u8: np.ndarray, offsets: np.ndarray, windows: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Header bytes (n, 80) and the structured headers (n,) at ``offsets``."""
-    raw = u8[offsets[:, None] + _U8_IDX] if offsets.size else np.zeros((0, fmt.HEADER_SIZE), np.uint8)
+    if not offsets.size:
+        raw = np.zeros((0, fmt.HEADER_SIZE), np.uint8)
+    else:
+        raw = (_windows(u8) if windows is None else windows)[offsets]
     return raw, raw.view(fmt.HEADER_DTYPE).reshape(-1)
 
 
@@ -398,13 +451,22 @@ def _validate(h: np.ndarray, offsets: np.ndarray, n_bytes: int) -> _Packets:
     return _Packets(offsets.astype(np.int64), length, left, right, top, bottom, start, npix, reason)
 
 
-def _walk_chain(data, n_bytes: int) -> tuple[np.ndarray, int]:
-    """Offsets of packets read back to back from 0 while lengths look sane; and where it stopped."""
+def _walk_chain(data, n_bytes: int, u8: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Offsets of packets read back to back from 0 while lengths look sane; and where it stopped.
+
+    A loop over the length fields; inside a run of packets of one length (two in a
+    row) the rest of the run is checked in one vectorised step.
+    """
     unpack = fmt.LENGTH_STRUCT.unpack_from
     lo, hi = fmt.MIN_PACKET_LENGTH, fmt.MAX_PACKET_LENGTH
-    offsets = []
+    if u8 is None:
+        u8 = np.frombuffer(data, np.uint8)
+    lengths_be = fmt.LENGTH_STRUCT.format.startswith(">")
+    pieces: list[np.ndarray] = []
+    offsets: list[int] = []
     append = offsets.append
     o = 0
+    prev = -1
     last = n_bytes - fmt.HEADER_SIZE
     while o <= last:
         length = unpack(data, o)[0]
@@ -412,20 +474,21 @@ def _walk_chain(data, n_bytes: int) -> tuple[np.ndarray, int]:
             break
         append(o)
         o += length
-    return np.array(offsets, dtype=np.int64), o
-
-
-def _signature(hbytes: np.ndarray) -> np.ndarray:
-    block = np.ascontiguousarray(hbytes[:, _SIG0:_SIG1])
-    return block.view(f"V{_SIG1 - _SIG0}").reshape(-1)
-
-
-def _consensus(sig: np.ndarray, first_index_order: np.ndarray) -> np.ndarray:
-    """The most common signature (ties: the one seen first in the file)."""
-    uniq, first, counts = np.unique(sig, return_index=True, return_counts=True)
-    best = np.flatnonzero(counts == counts.max())
-    pick = best[np.argmin(first_index_order[first[best]])]
-    return uniq[pick]
+        if length == prev and (n_bytes - o) // length >= 8:
+            ks = o + length * np.arange((n_bytes - o) // length, dtype=np.int64)
+            a, b = (ks, ks + 1) if lengths_be else (ks + 1, ks)
+            same = ((u8[a].astype(np.int64) << 8) | u8[b]) == length
+            j = int(np.argmin(same)) if not same.all() else same.size
+            if j:
+                if offsets:
+                    pieces.append(np.array(offsets, np.int64))
+                    offsets.clear()
+                pieces.append(ks[:j])
+                o += j * length
+        prev = length
+    if offsets or not pieces:
+        pieces.append(np.array(offsets, np.int64))
+    return np.concatenate(pieces) if len(pieces) > 1 else pieces[0], o
 
 
 def _differing_fields(h: np.ndarray, ref: np.ndarray) -> list[str]:
@@ -439,87 +502,181 @@ class _Selection:
     header: np.ndarray
     rejected: list[RejectedPacket]
     resynchronised: bool
+    rejected_total: int = -1
+    rejected_codes: tuple[tuple[int, int], ...] = ()
+
+
+#: odd 64-bit multipliers of the signature hash (one per 8-byte word of bytes 2..67, padded)
+_HASH_MULT = (np.arange(1, 10, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+_SIG_WORDS = -(-(_SIG1 - _SIG0) // 8)
+
+
+def _signature_hash(hbytes: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of the per-image bytes (2..67) of each header row (exactness is
+    checked afterwards against the reference bytes)."""
+    block = np.zeros((hbytes.shape[0], 8 * _SIG_WORDS), np.uint8)
+    block[:, :_SIG1 - _SIG0] = hbytes[:, _SIG0:_SIG1]
+    words = block.view("<u8")
+    with np.errstate(over="ignore"):
+        mixed = words * _HASH_MULT[:_SIG_WORDS]
+        mixed ^= mixed >> np.uint64(29)
+        return (mixed * _HASH_MULT[::-1][:_SIG_WORDS]).sum(axis=1, dtype=np.uint64)
+
+
+def _scan(u8: np.ndarray, windows: np.ndarray, n_bytes: int):
+    """The resynchronising scan, in chunks: every offset whose 80 bytes are a
+    structurally valid header (reason 0, or 8: data past the end of the file).
+
+    Returns offsets (int64), reason (uint8), detector (uint8), signature hash (uint64);
+    the memory is a few bytes per structurally valid header plus one chunk.
+    """
+    span = n_bytes - fmt.HEADER_SIZE + 1
+    offs, reasons, dets, sigs = [], [], [], []
+    step = SCAN_CHUNK * 16
+    for a in range(0, max(span, 0), step):
+        b = min(span, a + step)
+        maybe = _DET_OK[u8[_DET_OFF + a:_DET_OFF + b]] & _COMP_OK[u8[_COMP_OFF + a:_COMP_OFF + b]]
+        cand = np.flatnonzero(maybe) + a
+        for c0 in range(0, cand.size, SCAN_CHUNK):
+            c = cand[c0:c0 + SCAN_CHUNK].astype(np.int64)
+            hb, h = _gather(u8, c, windows)
+            pk = _validate(h, c, n_bytes)
+            keep = (pk.reason == 0) | (pk.reason == 8)
+            if keep.any():
+                offs.append(c[keep])
+                reasons.append(pk.reason[keep])
+                dets.append(h["detector"][keep])
+                sigs.append(_signature_hash(hb[keep]))
+    if not offs:
+        return (np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint8),
+                np.zeros(0, np.uint64))
+    return (np.concatenate(offs), np.concatenate(reasons), np.concatenate(dets),
+            np.concatenate(sigs))
+
+
+def _consensus_hash(sig: np.ndarray) -> np.uint64:
+    """The most common hash (ties: the one seen first in the file); ``sig`` in file order."""
+    order = np.argsort(sig, kind="stable")
+    ss = sig[order]
+    starts = np.flatnonzero(np.concatenate(([True], ss[1:] != ss[:-1])))
+    counts = np.diff(np.append(starts, ss.size))
+    best = np.flatnonzero(counts == counts.max())
+    first_pos = order[starts[best]]          # stable sort: first occurrence in file order
+    return ss[starts[best[np.argmin(first_pos)]]]
 
 
 def _select_packets(data, u8: np.ndarray, label: str | None,
                     instrument: str | None) -> _Selection:
     n_bytes = u8.size
     want = fmt.INSTRUMENT_CODES[instrument] if instrument else None
+    windows = _windows(u8)
 
     # fast path: the chain of packets covers the file, every header valid and agreeing
-    offsets, stop = _walk_chain(data, n_bytes)
+    offsets, stop = _walk_chain(data, n_bytes, u8)
     if stop == n_bytes and offsets.size:
-        hbytes, h = _gather(u8, offsets)
+        hbytes, h = _gather(u8, offsets, windows)
         pk = _validate(h, offsets, n_bytes)
-        sig = _signature(hbytes)
-        if (not pk.reason.any() and (sig == sig[0]).all()
-                and (want is None or int(h["detector"][0]) == want)):
-            return _Selection(pk, h[0], [], False)
+        if not pk.reason.any() and (want is None or int(h["detector"][0]) == want):
+            sig = hbytes[:, _SIG0:_SIG1]
+            if (sig == sig[0]).all():
+                return _Selection(pk, h[0].copy(), [], False)
 
-    # resynchronise: every offset whose 80 bytes pass validation and agree
-    if n_bytes >= fmt.HEADER_SIZE:
-        span = n_bytes - fmt.HEADER_SIZE + 1
-        maybe = _DET_OK[u8[_DET_OFF:_DET_OFF + span]] & _COMP_OK[u8[_COMP_OFF:_COMP_OFF + span]]
-        cand = np.flatnonzero(maybe).astype(np.int64)
-    else:
-        cand = np.zeros(0, np.int64)
-    hbytes, h = _gather(u8, cand)
-    pk = _validate(h, cand, n_bytes)
-    valid = pk.reason == 0
+    # resynchronise: every offset whose 80 bytes pass validation and agree (chunked scan)
+    off, reason, det, sig = _scan(u8, windows, n_bytes)
+    valid = reason == 0
     if want is not None:
-        wrong = valid & (h["detector"] != want)
-        pk.reason[wrong] = 11
+        wrong = valid & (det != want)
+        reason[wrong] = 11
         valid &= ~wrong
+        n_other = int(np.count_nonzero(wrong))
+    else:
+        n_other = 0
     if not valid.any():
         _raise_nothing_valid(data, u8, label, instrument)
-    sig = _signature(hbytes)
-    idx_valid = np.flatnonzero(valid)
-    ref_sig = _consensus(sig[idx_valid], idx_valid)
-    disagree = valid & (sig != ref_sig)
-    pk.reason[disagree] = 9
-    agree = np.flatnonzero(valid & ~disagree)
+    ref_hash = _consensus_hash(sig[valid])
+    agree = np.flatnonzero(valid & (sig == ref_hash))
+    ref_row = np.array(windows[off[agree[0]]])
+    ref_sig = ref_row[_SIG0:_SIG1]
+    for c0 in range(0, agree.size, SCAN_CHUNK):  # exactness: compare the bytes, not the hash
+        idx = agree[c0:c0 + SCAN_CHUNK]
+        same = (windows[off[idx]][:, _SIG0:_SIG1] == ref_sig).all(axis=1)
+        reason[idx[~same]] = 9
+    reason[valid & (sig != ref_hash)] = 9
+    agree = np.flatnonzero(reason == 0)
+    if want is not None and n_other and (agree.size < MIN_CONSISTENT_PACKETS
+                                         or agree.size < n_other):
+        others = sorted({fmt.DETECTORS[int(d)] for d in np.unique(det[reason == 11])})
+        raise NavDecodeError(label, f"no valid {instrument} packet: {agree.size} consistent "
+                             f"{instrument} header(s) (at least {MIN_CONSISTENT_PACKETS} needed) "
+                             f"against {n_other} valid packets of {', '.join(others)}")
     # a packet whose data run over the next agreeing header was cut short
-    ends = pk.offset[agree] + pk.length[agree]
-    next_start = np.append(pk.offset[agree][1:], np.iinfo(np.int64).max)
-    cut = agree[ends > next_start]
-    pk.reason[cut] = 10
-    used_idx = agree[ends <= next_start]
-    used = pk.take(used_idx)
-    ref = h[used_idx[0]]
+    a_off = off[agree]
+    lengths = (u8[a_off].astype(np.int64) << 8) | u8[a_off + 1]
+    if fmt.BYTE_ORDER == "<":
+        lengths = (u8[a_off + 1].astype(np.int64) << 8) | u8[a_off]
+    ends = a_off + lengths
+    next_start = np.append(a_off[1:], np.iinfo(np.int64).max)
+    cut = ends > next_start
+    reason[agree[cut]] = 10
+    used_off = a_off[~cut]
+    del a_off, lengths, ends, next_start
+    _, h_used = _gather(u8, used_off, windows)
+    used = _validate(h_used, used_off, n_bytes)
+    ref = h_used[0].copy()
 
     # report: what stood where a packet was expected, and valid packets not used
-    accepted = set(used.offset.tolist())
-    expected = {0, *(used.offset + used.length).tolist()} - accepted - {n_bytes}
-    spans_lo, spans_hi = used.offset, used.offset + used.length
-    structurally_valid = np.flatnonzero(np.isin(pk.reason, (8, 9, 10, 11)))
-    extra = [int(pk.offset[i]) for i in structurally_valid
-             if not _inside(int(pk.offset[i]), spans_lo, spans_hi)]
-    positions = sorted(expected | set(extra))
-    rejected = _explain(positions, u8, pk, h, ref, next_of=used.offset)
-    return _Selection(used, ref, rejected, True)
+    u_end = used.offset + used.length
+    expected = np.setdiff1d(np.union1d([0], u_end), np.append(used.offset, n_bytes))
+    struct_valid = off[np.isin(reason, (8, 9, 10, 11))]
+    k = np.searchsorted(used.offset, struct_valid, side="right") - 1
+    inside = (k >= 0) & (struct_valid < u_end[np.clip(k, 0, None)])
+    extra = struct_valid[~inside]
+    positions = np.union1d(expected, extra)
+    total = int(positions.size)
+    # codes of every position: stored for scanned headers, computed for the expected ones
+    codes = np.zeros(total, np.int64)
+    at = np.searchsorted(off, positions)
+    known = (at < off.size) & (off[np.clip(at, 0, off.size - 1)] == positions) if off.size else \
+        np.zeros(total, bool)
+    codes[known] = reason[at[known]]
+    detail = positions[:MAX_REJECTED_DETAIL].tolist()
+    rejected = _explain(detail, u8, off, reason, ref, next_of=used.offset, windows=windows)
+    for j, r in enumerate(rejected):
+        codes[j] = r.code
+    unknown = np.flatnonzero(~known)
+    unknown = unknown[unknown >= len(detail)]
+    if unknown.size:  # expected positions past the detailed ones (rare): classify them too
+        for r, j in zip(_explain(positions[unknown].tolist(), u8, off, reason, ref,
+                                 next_of=used.offset, windows=windows), unknown, strict=True):
+            codes[j] = r.code
+    uc, cc = np.unique(codes, return_counts=True)
+    return _Selection(used, ref, rejected, True, total,
+                      tuple((int(a), int(b)) for a, b in zip(uc, cc, strict=True)))
 
 
-def _inside(offset: int, lo: np.ndarray, hi: np.ndarray) -> bool:
-    k = np.searchsorted(lo, offset, side="right") - 1
-    return bool(k >= 0 and offset < hi[k])
-
-
-def _explain(positions, u8, pk: _Packets, h, ref, next_of) -> list[RejectedPacket]:
+def _explain(positions, u8, off: np.ndarray, reason: np.ndarray, ref, next_of,
+             windows=None) -> list[RejectedPacket]:
+    """Rejected-packet records for byte ``positions`` (scanned reasons from ``off``/``reason``)."""
     n_bytes = u8.size
     out = []
     full = [p for p in positions if p + fmt.HEADER_SIZE <= n_bytes]
     if full:
         pos = np.array(full, np.int64)
-        _, hh = _gather(u8, pos)
+        _, hh = _gather(u8, pos, windows)
         chk = _validate(hh, pos, n_bytes)
-        where = dict(zip(pk.offset.tolist(), pk.reason.tolist(), strict=True))
+        at = np.searchsorted(off, pos)
+        at_ok = (at < off.size)
+        scanned = np.zeros(pos.size, np.int64)
+        if off.size:
+            hit = at_ok & (off[np.clip(at, 0, off.size - 1)] == pos)
+            scanned[hit] = reason[at[hit]]
     index = {p: k for k, p in enumerate(full)}  # not list.index: linear per position
     for p in positions:
         if p + fmt.HEADER_SIZE > n_bytes:
             out.append(RejectedPacket(p, f"{REASONS[1]} ({n_bytes - p} bytes left)", 1))
             continue
         k = index[p]
-        code = int(chk.reason[k]) or where.get(p, 9)
+        code = int(chk.reason[k]) or int(scanned[k]) or 9
         detail = REASONS[code]
         if code == 9:
             diff = _differing_fields(hh[k], ref)
@@ -573,8 +730,11 @@ def _processing_order(pk: _Packets, snip_id: np.ndarray, n_snips: int) -> tuple[
         np.add.at(penalty, s[1:][partial], 1)
         np.add.at(penalty, s[:-1][partial], 1)
     # snips whose distinct packet ranges tile the whole rectangle exactly
-    ranges = np.unique(np.stack([snip_id, pk.start, end], axis=1), axis=0)
-    covered = np.bincount(ranges[:, 0], weights=ranges[:, 2] - ranges[:, 1], minlength=n_snips)
+    # (start, end < 2**21: one int64 key per (snip, start, end))
+    key = (snip_id.astype(np.int64) << 42) | (pk.start << 21) | end
+    ranges = np.unique(key)
+    r_snip, r_len = ranges >> 42, (ranges & 0x1FFFFF) - ((ranges >> 21) & 0x1FFFFF)
+    covered = np.bincount(r_snip, weights=r_len, minlength=n_snips)
     area = np.zeros(n_snips, np.int64)
     area[snip_id] = (pk.right - pk.left + 1) * (pk.bottom - pk.top + 1)
     clean = (covered == area) & (np.bincount(snip_id, weights=penalty, minlength=n_snips) == 0)
@@ -585,14 +745,90 @@ def _processing_order(pk: _Packets, snip_id: np.ndarray, n_snips: int) -> tuple[
     return order, snip_order
 
 
-def _place(u8: np.ndarray, pk: _Packets, instrument: str):
-    """Raw image, reception count, conflict mask and snip table."""
-    keys = ((pk.left * _NPIXELS + pk.right) * _NLINES + pk.top) * _NLINES + pk.bottom
-    uniq, snip_id = np.unique(keys, return_inverse=True)
-    snip_id = snip_id.reshape(-1)
-    n_snips = uniq.size
-    order, snip_order = _processing_order(pk, snip_id, n_snips)
+class _Scratch(threading.local):
+    """Per-thread work buffers reused between calls (no page faults on every decode)."""
 
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[str, str], np.ndarray] = {}
+
+    def get(self, name: str, size: int, dtype) -> np.ndarray:
+        """A zeroed 1-D buffer of ``size`` elements (reused when large enough)."""
+        key = (name, np.dtype(dtype).str)
+        buf = self.arrays.get(key)
+        if buf is None or buf.size < size:
+            buf = np.zeros(max(size, 1), dtype)
+            self.arrays[key] = buf
+            return buf[:size]
+        out = buf[:size]
+        out.fill(0)
+        return out
+
+
+_SCRATCH = _Scratch()
+
+
+def _flat_rows(a: np.ndarray) -> np.ndarray | None:
+    """A 1-D view of a block of whole rows (None when the strides do not allow one)."""
+    v = a.view()
+    try:
+        v.shape = (-1,)
+    except AttributeError:
+        return None
+    return v
+
+
+def _place(u8: np.ndarray, pk: _Packets, instrument: str, image: np.ndarray | None = None):
+    """Raw image (a view of the science ``image``), reception count, conflict mask, snip table.
+
+    The science image is allocated here (or given) and the raw frame is its
+    flipped view, so pixels are written once, into the final array.
+    """
+    keys = ((pk.left * _NPIXELS + pk.right) * _NLINES + pk.top) * _NLINES + pk.bottom
+    if keys.size and (keys == keys[0]).all():  # one snip (full frames): no sort needed
+        snip_id, n_snips = np.zeros(keys.size, np.int64), 1
+    else:
+        uniq, snip_id = np.unique(keys, return_inverse=True)
+        snip_id = snip_id.reshape(-1)
+        n_snips = uniq.size
+    order, snip_order = _processing_order(pk, snip_id, n_snips)
+    if image is None:
+        image = np.zeros(fmt.FRAME_SHAPE, np.uint16)
+    raw = fmt.science_to_raw_view(image, instrument)
+    count = _SCRATCH.get("count", _NLINES * _NPIXELS, np.uint16).reshape(fmt.FRAME_SHAPE)
+    conflict = _SCRATCH.get("conflict", _NLINES * _NPIXELS, bool).reshape(fmt.FRAME_SHAPE)
+    if n_snips > SNIP_LOOP_MAX:
+        rows = _place_vectorised(u8, pk, snip_id, n_snips, order, raw, count, conflict)
+    else:
+        rows = _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count, conflict)
+    first_off = rows["first_offset"]
+    lm0, lm1, pm0, pm1 = fmt.raw_rect_to_science(rows["raw_left"], rows["raw_right"],
+                                                 rows["raw_top"], rows["raw_bottom"], instrument)
+    rows["sci_line_min"], rows["sci_line_max"] = lm0, lm1
+    rows["sci_pixel_min"], rows["sci_pixel_max"] = pm0, pm1
+    table_order = np.argsort(first_off, kind="stable")
+    rows = rows[table_order]
+    rows["snip"] = np.arange(n_snips)
+    return image, raw, count, conflict, rows
+
+
+def _snip_rows(pk: _Packets, snip_id: np.ndarray, n_snips: int) -> np.ndarray:
+    rows = np.zeros(n_snips, SNIP_DTYPE)
+    rows["raw_left"][snip_id] = pk.left
+    rows["raw_right"][snip_id] = pk.right
+    rows["raw_top"][snip_id] = pk.top
+    rows["raw_bottom"][snip_id] = pk.bottom
+    rows["width"] = rows["raw_right"] - rows["raw_left"] + 1
+    rows["height"] = rows["raw_bottom"] - rows["raw_top"] + 1
+    rows["n_pixels"] = rows["width"].astype(np.int32) * rows["height"]
+    rows["n_packets"] = np.bincount(snip_id, minlength=n_snips)
+    first_off = np.full(n_snips, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first_off, snip_id, pk.offset)
+    rows["first_offset"] = first_off
+    return rows
+
+
+def _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count, conflict):
+    """Placement with a loop over snips and runs (few snips: full frames, AutoNav layouts)."""
     # runs: consecutive in processing order, in the file, in the raster; same snip and length
     o, length, start, npix = pk.offset[order], pk.length[order], pk.start[order], pk.npix[order]
     sid = snip_id[order]
@@ -606,22 +842,24 @@ def _place(u8: np.ndarray, pk: _Packets, instrument: str):
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         runs_by_snip.setdefault(int(sid[a]), []).append((a, b))
 
-    raw = np.zeros(fmt.FRAME_SHAPE, np.uint16)
-    count = np.zeros(fmt.FRAME_SHAPE, np.uint16)
-    conflict = np.zeros(fmt.FRAME_SHAPE, bool)
-    rows = np.zeros(n_snips, SNIP_DTYPE)
-    first_off = np.full(n_snips, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(first_off, snip_id, pk.offset)
+    rows = _snip_rows(pk, snip_id, n_snips)
     hdr = fmt.HEADER_SIZE
     psize = fmt.PIXEL_DTYPE.itemsize
     for s in snip_order.tolist():
-        a0 = runs_by_snip[s][0][0]
-        p0 = order[a0]
-        left, right, top, bottom = (int(pk.left[p0]), int(pk.right[p0]), int(pk.top[p0]),
-                                    int(pk.bottom[p0]))
+        r = rows[s]
+        left, right, top, bottom = (int(r["raw_left"]), int(r["raw_right"]), int(r["raw_top"]),
+                                    int(r["raw_bottom"]))
         w, h = right - left + 1, bottom - top + 1
-        buf = np.zeros(w * h, np.uint16)
-        cnt = np.zeros(w * h, np.uint16)
+        region = raw[top:bottom + 1, left:right + 1]
+        rcount = count[top:bottom + 1, left:right + 1]
+        direct = None
+        if w == _NPIXELS and not rcount.any():  # whole rows, nothing there yet: write in place
+            direct = _flat_rows(region)
+        if direct is not None:
+            buf, cnt = direct, _flat_rows(rcount)
+        else:
+            buf = _SCRATCH.get("snip", w * h, np.uint16)
+            cnt = _SCRATCH.get("snipcount", w * h, np.uint16)
         sconf = None
         for a, b in runs_by_snip[s]:
             k, n, ln = b - a, int(npix[a]), int(length[a])
@@ -642,29 +880,90 @@ def _place(u8: np.ndarray, pk: _Packets, instrument: str):
             else:
                 seg.reshape(k, n)[...] = vals
             segc += 1
-        region = raw[top:bottom + 1, left:right + 1]
-        rcount = count[top:bottom + 1, left:right + 1]
-        big = buf.reshape(h, w)
-        bigc = cnt.reshape(h, w)
-        got = bigc > 0
-        prior = rcount > 0
-        if prior.any():
-            both = got & prior
-            conflict[top:bottom + 1, left:right + 1] |= both & (region != big)
-            np.copyto(region, big, where=got & ~prior)
+        if direct is not None:
+            received = int(np.count_nonzero(cnt))
         else:
-            np.copyto(region, big, where=got)
-        rcount += bigc
+            big = buf.reshape(h, w)
+            bigc = cnt.reshape(h, w)
+            got = bigc > 0
+            prior = rcount > 0
+            if prior.any():
+                both = got & prior
+                conflict[top:bottom + 1, left:right + 1] |= both & (region != big)
+                np.copyto(region, big, where=got & ~prior)
+            else:
+                np.copyto(region, big, where=got)
+            rcount += bigc
+            received = int(np.count_nonzero(got))
         if sconf is not None:
             conflict[top:bottom + 1, left:right + 1] |= sconf.reshape(h, w)
-        received = int(np.count_nonzero(got))
-        lm0, lm1, pm0, pm1 = fmt.raw_rect_to_science(left, right, top, bottom, instrument)
-        rows[s] = (0, left, right, top, bottom, lm0, lm1, pm0, pm1, w, h, w * h, received,
-                   int(np.count_nonzero(sid == s)), received == w * h, int(first_off[s]))
-    table_order = np.argsort(first_off, kind="stable")
-    rows = rows[table_order]
-    rows["snip"] = np.arange(n_snips)
-    return raw, count, conflict, rows
+        rows["n_received"][s] = received
+        rows["complete"][s] = received == w * h
+    return rows
+
+
+def _place_vectorised(u8, pk, snip_id, n_snips, order, raw, count, conflict):
+    """Placement without a loop over snips: pixels of whole snips in steps of
+    :data:`PLACE_CHUNK`, first in the order of trust wins, every differing value a conflict.
+
+    Same result as :func:`_place_loop` (tested); its cost per snip is a few array
+    elements, not a Python iteration.
+    """
+    rows = _snip_rows(pk, snip_id, n_snips)
+    npix_o = pk.npix[order]
+    sid_o = snip_id[order]
+    # chunk boundaries at snip boundaries (packets of a snip are consecutive in ``order``)
+    cum = np.concatenate(([0], np.cumsum(npix_o)))
+    snip_start = np.flatnonzero(np.concatenate(([True], sid_o[1:] != sid_o[:-1])))
+    bounds = [0]
+    for b in snip_start[1:].tolist():
+        if cum[b] - cum[bounds[-1]] >= PLACE_CHUNK:
+            bounds.append(b)
+    bounds.append(order.size)
+    raw_flat = raw  # 2-D view; index with (line, pixel)
+    received = np.zeros(n_snips, np.int64)
+    width = (pk.right - pk.left + 1)
+    hdr = fmt.HEADER_SIZE
+    for a, b in itertools.pairwise(bounds):
+        sel = order[a:b]
+        n = pk.npix[sel]
+        total = int(n.sum())
+        if total == 0:
+            continue
+        rep = np.repeat(np.arange(sel.size), n)
+        pos = np.arange(total, dtype=np.int64) - np.repeat(cum[a:b] - cum[a], n)
+        p_sel = sel[rep]
+        raster = pk.start[p_sel] + pos
+        w = width[p_sel]
+        line = pk.top[p_sel] + raster // w
+        pix = pk.left[p_sel] + raster % w
+        boff = pk.offset[p_sel] + hdr + 2 * pos
+        hi, lo = (boff, boff + 1) if fmt.BYTE_ORDER == ">" else (boff + 1, boff)
+        values = (u8[hi].astype(np.uint16) << 8) | u8[lo]
+        flat = line * _NPIXELS + pix
+        del raster, w, boff, hi, lo, pos
+        # first occurrence of each pixel in this step (stable: order of trust)
+        srt = np.argsort(flat, kind="stable")
+        fs = flat[srt]
+        head = np.concatenate(([True], fs[1:] != fs[:-1]))
+        starts = np.flatnonzero(head)
+        upix = fs[starts]
+        runs = np.diff(np.append(starts, fs.size))
+        ul, up = upix // _NPIXELS, upix % _NPIXELS
+        fresh = count[ul, up] == 0
+        raw_flat[ul[fresh], up[fresh]] = values[srt[starts[fresh]]]
+        count[ul, up] = np.minimum(count[ul, up].astype(np.int64) + runs, 65535)
+        kept = raw_flat[line, pix]
+        diff = values != kept
+        if diff.any():
+            conflict[line[diff], pix[diff]] = True
+        # pixels of each snip received (distinct per snip)
+        sk = snip_id[p_sel].astype(np.int64) * (_NLINES * _NPIXELS) + flat
+        us = np.unique(sk)
+        received += np.bincount(us // (_NLINES * _NPIXELS), minlength=n_snips)
+    rows["n_received"] = received
+    rows["complete"] = received == rows["n_pixels"]
+    return rows
 
 
 def _skipped_ranges(used: _Packets, n_bytes: int) -> tuple[tuple[int, int], ...]:
@@ -741,27 +1040,33 @@ def decode(source: str | os.PathLike[str] | bytes | bytearray | memoryview | Bin
     if parsed is not None and parsed.instrument != header.instrument:
         warnings.append(f"file name says {parsed.instrument}, packets say {header.instrument} "
                         "(packets win)")
-    raw, count, conflict, snips = _place(u8, sel.used, header.instrument)
-    missing = count == 0
-    raw_flags = missing.view(np.uint8) * FLAG_MISSING
-    if conflict.any():
+    image, raw, count, conflict, snips = _place(u8, sel.used, header.instrument)
+    flags = np.empty(fmt.FRAME_SHAPE, np.uint8)
+    raw_flags = fmt.science_to_raw_view(flags, header.instrument)
+    missing = raw_flags.view(bool)
+    np.equal(count, 0, out=missing)
+    n_missing = int(np.count_nonzero(flags))
+    np.left_shift(flags, 1, out=flags)  # True -> 2 = FLAG_MISSING
+    n_conflict = int(np.count_nonzero(conflict))
+    if n_conflict:
         raw_flags |= conflict.view(np.uint8) * FLAG_CONFLICT
-    n_missing = int(np.count_nonzero(missing))
+    over = _SCRATCH.get("over", count.size, bool).reshape(count.shape)
+    np.greater(count, 1, out=over)
+    n_overlap = int(np.count_nonzero(over))
     report = DecodeReport(
         source=label, n_bytes=n_bytes, packets_used=int(sel.used.offset.size),
         rejected=tuple(sel.rejected),
         bytes_skipped=int(n_bytes - sel.used.length.sum()),
         skipped=_skipped_ranges(sel.used, n_bytes) if sel.resynchronised else (),
-        overlap_pixels=int(np.count_nonzero(count > 1)),
-        conflict_pixels=int(np.count_nonzero(conflict)),
+        overlap_pixels=n_overlap,
+        conflict_pixels=n_conflict,
         missing_pixels=n_missing, snips=int(snips.size),
         snips_complete=int(np.count_nonzero(snips["complete"])),
         resynchronised=sel.resynchronised, warnings=tuple(warnings),
+        rejected_total=sel.rejected_total, rejected_codes=sel.rejected_codes,
     )
     return NavImage(
-        image=fmt.raw_to_science(raw, header.instrument),
-        flags=fmt.raw_to_science(raw_flags, header.instrument),
-        raw_image=raw, raw_flags=raw_flags, snips=snips, header=header, report=report,
-        filename=parsed, source=label,
+        image=image, flags=flags, raw_image=raw, raw_flags=raw_flags, snips=snips,
+        header=header, report=report, filename=parsed, source=label,
     )
 

@@ -31,8 +31,9 @@ __all__ = [
     "HEADER_FIELDS", "HEADER_SIZE", "IMAGE_FIELDS", "IMAGE_SIGNATURE_BYTES", "INDEX_BASE",
     "INSTRUMENT_CODES", "INSTRUMENT_LETTERS", "LENGTH_STRUCT", "MAX_PACKET_LENGTH",
     "MAX_PIXELS_PER_PACKET", "MIN_PACKET_LENGTH", "OBSERVATORIES", "PIXEL_DTYPE",
-    "SCIENCE_FLIPS", "SNIP_FIELDS", "TARGET_NAMES", "raw_point_to_science",
-    "raw_rect_to_science", "raw_to_science", "science_to_raw",
+    "SCIENCE_FLIPS", "SNIP_FIELDS", "TARGET_NAMES", "raw_clock_angle_to_science",
+    "raw_point_to_science",
+    "raw_rect_to_science", "raw_to_science", "science_to_raw", "science_to_raw_view",
 ]
 
 #: byte order of every multi-byte field and of the pixels: ">" big-endian, "<" little-endian
@@ -133,6 +134,12 @@ def raw_to_science(raw: np.ndarray, instrument: str) -> np.ndarray:
     return np.ascontiguousarray(view)
 
 
+def science_to_raw_view(science: np.ndarray, instrument: str) -> np.ndarray:
+    """The raw-frame VIEW of a science-orientation array (no copy: writes go through)."""
+    flip_lines, flip_pixels = SCIENCE_FLIPS[instrument]
+    return science[::-1 if flip_lines else 1, ::-1 if flip_pixels else 1]
+
+
 def science_to_raw(science: np.ndarray, instrument: str) -> np.ndarray:
     """Inverse of :func:`raw_to_science` (the flips are their own inverse)."""
     return raw_to_science(science, instrument)
@@ -144,6 +151,32 @@ def raw_point_to_science(line: float, pixel: float, instrument: str,
     flip_lines, flip_pixels = SCIENCE_FLIPS[instrument]
     return ((shape[0] - 1 - line) if flip_lines else line,
             (shape[1] - 1 - pixel) if flip_pixels else pixel)
+
+
+def raw_clock_angle_to_science(angle_deg, instrument: str):
+    """Clock angle (deg, clockwise from up) of a direction, raw frame -> science array.
+
+    Display conventions: the raw frame as transmitted, line 0 at the top
+    (``imshow(raw, origin="upper")``); the science array with row 0 at the bottom
+    (``imshow(science, origin="lower")``, as every etalon and archive figure).
+    A direction at clock angle ``a`` in the raw display is ``(d_line, d_pixel) =
+    (-cos a, sin a)``; through :data:`SCIENCE_FLIPS` and the science display
+    (up = +row, right = +column):
+
+    * MRI and ITS (180-degree rotation of the array): ``(-a) mod 360``;
+    * HRIV (vertical flip of the array): ``a`` (the science display looks like
+      the raw one).
+
+    Works on scalars and arrays.
+    """
+    flip_lines, flip_pixels = SCIENCE_FLIPS[instrument]
+    a = np.asarray(angle_deg, dtype=float)
+    # raw display: up = -line; science display: up = +row. A line flip therefore keeps
+    # the vertical component; each remaining reflection (a pixel flip, or a kept line
+    # axis seen through the opposite display) mirrors the angle
+    mirrors = int(flip_pixels) + int(not flip_lines)
+    out = (-a if mirrors % 2 else a) % 360.0
+    return float(out) if out.ndim == 0 else out
 
 
 def raw_rect_to_science(left, right, top, bottom, instrument: str,

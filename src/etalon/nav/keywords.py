@@ -1,7 +1,7 @@
 """The archive keywords a NAV frame needs before calibration (Navigation Images Report, section 4).
 
-* ``FILTER`` (HRI, MRI): looked up in a *sequencing table* by exposure ID and
-  day of year; ``UNKNOWN`` and a warning when the table has no row for it. ITS
+* ``FILTER`` (HRI, MRI): looked up in a *sequencing table* by instrument,
+  exposure ID and day of year; ``UNKNOWN`` and a warning when the table has no row for it. ITS
   has no filter wheel: ``NONE`` unless the table says otherwise.
 * ``INTTIME`` = commanded exposure in ms + 3.5 ms (the minimum exposure).
 * ``IMGH001`` = 0 (look-up table 0: NAV images are never compressed).
@@ -10,11 +10,16 @@
   NAVITS <-> ITSVIS), and ``DELTAT`` = NAV stop time minus that image's stop
   time, s.
 
-Sequencing table: CSV with columns ``exposure_id,doy,filter`` (``#`` comments
-allowed); an empty ``doy`` matches every day. The bundled example
-(``etalon/data/nav/sequence_example.csv``) holds the real exposure 9000910 of
-day 185 (CLEAR1, from the archive headers) and the exposure IDs of etalon's
-simulated NAV sequences.
+Sequencing table: CSV with columns ``exposure_id,doy,filter`` and an optional
+``instrument`` column (``NAVHRI``, ``NAVMRI``, ``NAVITS``; ``#`` comments
+allowed); an empty ``doy`` matches every day, an empty or absent ``instrument``
+matches HRI and MRI only. Exposure IDs collide across instruments on the same
+day (ITS used 9000130-9000710 on day 185, the day of ``NAV_OM_9000385``), so
+the table is keyed by (instrument, exposure ID, day) and the ITS rule (no filter
+wheel: ``NONE``) comes first: an ITS frame gets a filter only from a row that
+names ``NAVITS``. The bundled example (``etalon/data/nav/sequence_example.csv``)
+holds the real exposure 9000910 of day 185 (CLEAR1, from the archive headers)
+and the exposure IDs of etalon's simulated NAV sequences.
 """
 
 from __future__ import annotations
@@ -99,26 +104,33 @@ def integration_time_ms(exposure_s: float) -> float:
 
 
 # --------------------------------------------------------------------- FILTER
+#: instruments a sequencing-table row without an ``instrument`` applies to (filter wheels)
+FILTER_WHEEL_INSTRUMENTS = ("NAVHRI", "NAVMRI")
+
+
 @dataclass(frozen=True)
 class SequenceTable:
-    """Filter per exposure ID and day of year, from the sequencing table.
+    """Filter per instrument, exposure ID and day of year, from the sequencing table.
 
     Attributes
     ----------
     filters : dict
-        ``{(exposure_id, doy): filter}``; ``doy`` None matches every day.
+        ``{(instrument, exposure_id, doy): filter}``; ``doy`` None matches every
+        day; ``instrument`` is NAVHRI, NAVMRI or NAVITS (a row without an
+        instrument is stored once for NAVHRI and once for NAVMRI).
     source : str
         File the table was read from.
     """
 
-    filters: dict[tuple[int, int | None], str]
+    filters: dict[tuple[str, int, int | None], str]
     source: str
 
-    def lookup(self, exposure_id: int, doy: int | None) -> str | None:
-        """The filter of ``exposure_id`` on day ``doy``, or None when absent."""
-        if doy is not None and (int(exposure_id), int(doy)) in self.filters:
-            return self.filters[(int(exposure_id), int(doy))]
-        return self.filters.get((int(exposure_id), None))
+    def lookup(self, exposure_id: int, doy: int | None, instrument: str = "NAVMRI") -> str | None:
+        """The filter of ``instrument``'s ``exposure_id`` on day ``doy``, or None when absent."""
+        inst = str(instrument).strip().upper()
+        if doy is not None and (inst, int(exposure_id), int(doy)) in self.filters:
+            return self.filters[(inst, int(exposure_id), int(doy))]
+        return self.filters.get((inst, int(exposure_id), None))
 
 
 def load_sequence_table(path: str | os.PathLike[str] | None = None) -> SequenceTable:
@@ -128,11 +140,13 @@ def load_sequence_table(path: str | os.PathLike[str] | None = None) -> SequenceT
     ------
     EtalonInputError
         Naming the file, when it is missing, lacks a column, a row does not
-        parse, or the same exposure ID and day have two different filters.
+        parse, names an unknown instrument, or the same instrument, exposure ID
+        and day have two different filters.
     """
     p = require_file(path if path is not None else DEFAULT_SEQUENCE_TABLE, "sequencing table")
     rows = read_csv_rows(p, ("exposure_id", "doy", "filter"), "sequencing table")
-    filters: dict[tuple[int, int | None], str] = {}
+    filters: dict[tuple[str, int, int | None], str] = {}
+    known = (*FILTER_WHEEL_INSTRUMENTS, "NAVITS")
     for n, row in enumerate(rows, start=1):
         try:
             expid = int(row["exposure_id"])
@@ -145,10 +159,16 @@ def load_sequence_table(path: str | os.PathLike[str] | None = None) -> SequenceT
         name = (row["filter"] or "").strip().upper()
         if not name:
             raise EtalonInputError(p, f"data row {n}: empty filter name")
-        if filters.get((expid, doy), name) != name:
-            raise EtalonInputError(p, f"data row {n}: exposure {expid} day {doy} has two filters "
-                                   f"({filters[(expid, doy)]} and {name})")
-        filters[(expid, doy)] = name
+        inst = str(row.get("instrument") or "").strip().upper()
+        if inst and inst not in known:
+            raise EtalonInputError(p, f"data row {n}: instrument must be one of "
+                                   f"{', '.join(known)} or empty, got {inst!r}")
+        for key_inst in ((inst,) if inst else FILTER_WHEEL_INSTRUMENTS):
+            key = (key_inst, expid, doy)
+            if filters.get(key, name) != name:
+                raise EtalonInputError(p, f"data row {n}: {key_inst} exposure {expid} day {doy} "
+                                       f"has two filters ({filters[key]} and {name})")
+            filters[key] = name
     return SequenceTable(filters=filters, source=str(p))
 
 
@@ -156,18 +176,23 @@ def filter_for(instrument: str, exposure_id: int, doy: int | None,
                table: SequenceTable) -> tuple[str, str | None]:
     """FILTER of a NAV image and, when it is a guess, the warning to give.
 
+    The ITS rule comes first: ITS has no filter wheel, so an ITS frame gets
+    ``NONE`` unless a row names ``NAVITS`` explicitly (a row for the same
+    exposure ID of HRI or MRI never applies to it).
+
     Returns
     -------
     (str, str or None)
         The filter name and None, or ``UNKNOWN`` (HRI, MRI) / ``NONE`` (ITS)
         and a warning text naming the table (None for ITS).
     """
-    found = table.lookup(exposure_id, doy)
+    inst = str(instrument).strip().upper()
+    found = table.lookup(exposure_id, doy, inst)
     if found is not None:
         return found, None
-    if str(instrument).strip().upper() == "NAVITS":
+    if inst == "NAVITS":
         return NO_FILTER, None
-    return UNKNOWN_FILTER, (f"FILTER UNKNOWN: exposure ID {exposure_id}, day {doy} not in "
+    return UNKNOWN_FILTER, (f"FILTER UNKNOWN: {inst} exposure ID {exposure_id}, day {doy} not in "
                             f"sequencing table {Path(table.source).name}")
 
 

@@ -35,6 +35,7 @@ Every product names the tables and kernels it used, in keywords
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ import numpy as np
 from astropy.io import fits
 
 from etalon.fileio import EtalonInputError, require_file
-from etalon.frame import FLAG_MISSING, Frame, read_frame, write_frame
+from etalon.frame import FLAG_MISSING, Frame, read_frame
 from etalon.nav import sclk
 from etalon.nav.archive import (
     is_archive_header,
@@ -52,6 +53,7 @@ from etalon.nav.archive import (
     stop_tdb,
 )
 from etalon.nav.bias import DEFAULT_BIAS_TABLE, load_bias_table
+from etalon.nav.ccddata import ccd_unit, write_product
 from etalon.nav.keywords import (
     CCDT_MISSING,
     UNKNOWN_FILTER,
@@ -77,6 +79,17 @@ __all__ = [
 ]
 
 STEP = "nav preprocess"
+
+log = logging.getLogger(__name__)
+
+#: the bundled tables whose values are etalon's illustrations, not the mission's: taking one
+#: by default sets ``CALSYNTH = T`` in the product (with a warning and a HISTORY line)
+SYNTHETIC_DEFAULTS = {
+    "sequence": "the bundled example sequencing table (sequence_example.csv: one real "
+                "exposure, the others etalon's simulated ones)",
+    "bias": "the bundled bias table (bias_default.csv: etalon's simulator bias, not the "
+            "mission's)",
+}
 
 
 class PreprocessWarning(UserWarning):
@@ -104,6 +117,9 @@ class PreprocessTables:
         Science images for CCDT; None when no folder was given.
     layout : FrameLayout
         Calibration frame geometry.
+    defaults : tuple of str
+        Tables taken by default from the bundled illustrative files (keys of
+        :data:`SYNTHETIC_DEFAULTS`); each product then carries ``CALSYNTH = T``.
     """
 
     sequence: SequenceTable
@@ -112,6 +128,7 @@ class PreprocessTables:
     bias_source: str
     science: ScienceIndex | None = None
     layout: FrameLayout = field(default=DEFAULT_LAYOUT)
+    defaults: tuple[str, ...] = ()
 
     def sources(self) -> list[str]:
         """Every table and kernel file these tables come from."""
@@ -153,6 +170,13 @@ def load_tables(
         or ``science_dir`` is not a folder.
     """
     bias_path = require_file(bias if bias is not None else DEFAULT_BIAS_TABLE, "bias table")
+    defaults = tuple(k for k, given in (("sequence", sequence), ("bias", bias)) if given is None)
+    for key in defaults:
+        log.warning("nav preprocess: no %s table given: using %s (CALSYNTH = T in the products)",
+                    key, SYNTHETIC_DEFAULTS[key])
+    if sclk_adjust is None:
+        log.warning("nav preprocess: no SCLK adjustment table given: the nominal 64.184 s offset "
+                    "for both spacecraft")
     return PreprocessTables(
         sequence=load_sequence_table(sequence),
         sclk_adjust=sclk.load_sclk_adjust_table(sclk_adjust),
@@ -160,6 +184,7 @@ def load_tables(
         bias_source=str(bias_path),
         science=None if science_dir is None else scan_science_folder(science_dir),
         layout=layout or DEFAULT_LAYOUT,
+        defaults=defaults,
     )
 
 
@@ -342,6 +367,7 @@ def _preprocess_nav(frame: Frame, tables: PreprocessTables) -> Frame:
             flags[outside] |= FLAG_MISSING
     data = layout.embed(frame.data, biases)
     header["PREPTYPE"] = ("NAV", "Pre-processed from a decoded NAV frame")
+    _synthetic_defaults(header, messages, tables)
     _stamp(header, frame, tables, {"pseudo_et": pseudo_et, "sclk_offset_s": adjustment.offset_s,
                                    "filter": name, "ccdt_file": header["CCDTFILE"]})
     return Frame(data=data, flags=layout.pad(flags, 0), header=header, snr=None,
@@ -359,11 +385,19 @@ def _preprocess_archive(frame: Frame, tables: PreprocessTables) -> Frame:
         if key not in header:
             _warn(header, messages, f"archive product lacks {key}")
     FrameLayout.without_overclock(frame.data.shape).to_header(header)
+    ccd_unit(header)  # BUNIT astropy parses; the archive's 'DATA NUMBER' kept in BUNITARC
     header["PREPTYPE"] = ("ARCHIVE", "Archive product: mission keywords kept")
     _stamp(header, frame, tables, {"archive": True})
     return Frame(data=frame.data.copy(), flags=frame.flags.copy(), header=header,
                  snr=None if frame.snr is None else frame.snr.copy(),
                  snips=None if frame.snips is None else frame.snips.copy(), source=frame.source)
+
+
+def _synthetic_defaults(header: fits.Header, messages: list[str], tables: PreprocessTables) -> None:
+    """``CALSYNTH = T`` and a warning per illustrative table taken by default."""
+    for key in tables.defaults:
+        _warn(header, messages, f"default {key} table: {SYNTHETIC_DEFAULTS[key]}")
+    header["CALSYNTH"] = (bool(tables.defaults), "T: illustrative etalon table/reference used")
 
 
 def _stamp(header: fits.Header, frame: Frame, tables: PreprocessTables, params: dict) -> None:
@@ -423,6 +457,6 @@ def preprocess_file(path: str | os.PathLike[str], output_dir: str | os.PathLike[
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PreprocessWarning)
         result = preprocess_frame(read_input(path), tables)
-    write_frame(result, out)
+    write_product(result, out)
     return {"output": str(out), "instrument": str(result.header.get("INSTRUME", "")),
             "warnings": [str(w.message) for w in caught if issubclass(w.category, PreprocessWarning)]}

@@ -33,8 +33,9 @@ from astropy.io import fits
 from astropy.table import Table
 
 from etalon.fileio import EtalonInputError
-from etalon.frame import Frame, write_frame
+from etalon.frame import Frame
 from etalon.nav import format as fmt
+from etalon.nav.ccddata import write_product
 from etalon.nav.decoder import NavImage, decode
 from etalon.nav.filename import NavFileName, NavFileNameError, parse_nav_filename
 from etalon.provenance import stamp_header
@@ -114,7 +115,8 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
     hdr["OBSERVAT"] = (fmt.OBSERVATORIES[h.instrument], "observing platform (flyby or impactor)")
     hdr["INSTRUME"] = (h.instrument, "NAV instrument: NAVHRI (HRIV), NAVMRI, NAVITS")
     hdr["ORIGIN"] = ("etalon", "software that decoded the telemetry")
-    hdr["BUNIT"] = ("DATA NUMBER", "Physical units for data pixel")
+    hdr["BUNIT"] = ("DN", "Physical units for data pixel (astropy-parsable)")
+    hdr["BUNITARC"] = ("DATA NUMBER", "Archive spelling of BUNIT")
     hdr["CALTYPE"] = ("RAW", "decoded raw NAV frame, not calibrated")
     if parsed is not None:
         hdr["EXPID"] = (parsed.exposure_id, "Exposure ID (from the file name)")
@@ -128,7 +130,8 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
     hdr["BORERA"] = (h.ra_deg, "[deg] RA of instrument boresight")
     hdr["BOREDEC"] = (h.dec_deg, "[deg] DEC of instrument boresight")
     hdr["TWIST"] = (h.twist_deg, "[deg] boresight twist (Galileo convention)")
-    hdr["CELESTN"] = (h.celestial_north_deg, "[deg] celestial north, (270-TWIST) mod 360")
+    hdr["CELESTN"] = (h.celestial_north_deg, "[deg] Celestial North Clock Angle in image")
+    hdr["CELESTNR"] = (h.celestial_north_raw_deg, "[deg] same, raw frame: (270-TWIST) mod 360")
     hdr["RATEX"] = (h.rate_x, "spacecraft attitude rate x (packet header)")
     hdr["RATEY"] = (h.rate_y, "spacecraft attitude rate y (packet header)")
     hdr["RATEZ"] = (h.rate_z, "spacecraft attitude rate z (packet header)")
@@ -208,7 +211,7 @@ def decode_summary(raw_path: str | os.PathLike[str], out_path: str | os.PathLike
     raw_path, out_path = Path(raw_path), Path(out_path)
     _check_not_input(raw_path, out_path)
     nav = decode(raw_path, instrument=instrument)
-    write_frame(nav_to_frame(nav, raw_path.name), out_path)
+    write_product(nav_to_frame(nav, raw_path.name), out_path)
     return {"input": str(raw_path), "output": str(out_path), "instrument": nav.instrument,
             **nav.report.counts()}
 

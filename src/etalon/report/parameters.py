@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-__all__ = ["NotebookParameter", "ParameterError", "coerce_value", "read_parameters"]
+__all__ = ["NotebookParameter", "ParameterError", "coerce_value", "read_notebook_json",
+           "read_parameters"]
 
 
 class ParameterError(ValueError):
@@ -42,6 +43,30 @@ class NotebookParameter:
     default: Any
 
 
+def read_notebook_json(path: str | os.PathLike[str]) -> dict:
+    """The notebook at ``path`` as a dict.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, when it cannot be read or is not a notebook (JSON object
+        with a ``cells`` list).
+    """
+    p = Path(path)
+    try:
+        nb = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ParameterError(f"{p}: cannot read the notebook ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{p}: not a notebook (not UTF-8 text: {exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"{p}: not a notebook (invalid JSON at line {exc.lineno}, "
+                             f"column {exc.colno}: {exc.msg})") from exc
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise ParameterError(f"{p}: not a notebook (no list of cells)")
+    return nb
+
+
 def _parameters_cell(nb: dict, path: Path) -> str:
     cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"
              and "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -61,7 +86,7 @@ def read_parameters(path: str | os.PathLike[str]) -> dict[str, NotebookParameter
         not valid Python.
     """
     p = Path(path)
-    nb = json.loads(p.read_text(encoding="utf-8"))
+    nb = read_notebook_json(p)
     source = _parameters_cell(nb, p)
     try:
         tree = ast.parse(source)

@@ -15,6 +15,7 @@ import concurrent.futures as cf
 import datetime as _dt
 import html
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -30,13 +31,14 @@ from tqdm.auto import tqdm
 from etalon import __version__
 from etalon.fileio import atomic_output
 from etalon.report import Record, collect_records, format_value
-from etalon.report.parameters import ParameterError, coerce_value, read_parameters
+from etalon.report.parameters import ParameterError, coerce_value, read_notebook_json, read_parameters
 
 __all__ = [
     "KERNEL_NAME",
     "NotebookRun",
     "default_notebook_dir",
     "ensure_kernel",
+    "export_html",
     "find_notebooks",
     "notebook_title",
     "resolve_parameters",
@@ -225,7 +227,10 @@ def ensure_kernel() -> str:
 # ---------------------------------------------------------------- one notebook
 def notebook_title(path: str | os.PathLike[str]) -> str:
     """The first markdown heading of a notebook (``""`` when there is none)."""
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        nb = read_notebook_json(path)
+    except ParameterError:
+        return ""
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             for line in "".join(cell.get("source", "")).splitlines():
@@ -234,15 +239,28 @@ def notebook_title(path: str | os.PathLike[str]) -> str:
     return ""
 
 
-def _export_html(executed: Path, target: Path, hide_code: bool) -> None:
+def export_html(executed: str | os.PathLike[str], hide_code: bool = False) -> str:
+    """The HTML page of an executed notebook, complete without network.
+
+    Widgets become static views of their saved state, math becomes inline SVG,
+    and no script or stylesheet is loaded from a CDN (:mod:`etalon.report.offline`).
+    """
     import nbformat
     from nbconvert import HTMLExporter
+
+    from etalon.report.offline import offline_notebook, strip_remote
 
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = hide_code
     exporter.exclude_input_prompt = hide_code
     exporter.exclude_output_prompt = hide_code
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    nb = nbformat.from_dict(offline_notebook(nbformat.read(executed, as_version=4)))
+    body, _ = exporter.from_notebook_node(nb)
+    return strip_remote(body)
+
+
+def _export_html(executed: Path, target: Path, hide_code: bool) -> None:
+    body = export_html(executed, hide_code)
     with atomic_output(target) as tmp:
         tmp.write_text(body, encoding="utf-8")
 
@@ -299,7 +317,9 @@ def run_notebook(
                     str(nb_path), str(tmp), parameters=parameters,
                     kernel_name=kernel_name or ensure_kernel(), progress_bar=False,
                     cwd=str(nb_path.parent), language="python",
-                    execution_timeout=cell_timeout_s, kernel_manager_class=_ipc_kernel_manager(),
+                    # nbclient takes whole seconds: 30.5 -> 31
+                    execution_timeout=max(1, math.ceil(cell_timeout_s)),
+                    kernel_manager_class=_ipc_kernel_manager(),
                 )
                 run.status = "ok"
             except pm.PapermillExecutionError as exc:

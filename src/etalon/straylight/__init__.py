@@ -1,1 +1,14 @@
-"""(being built)"""
+"""CT1 (local ghost) and CT2 (cross-talk ghost) stray light: models, correction, quantification.
+
+Modules: :mod:`~etalon.straylight.models` (kernels, ghosts, forward model and Level-1-style
+correction), :mod:`~etalon.straylight.params` (ECSV parameter sets). See ``docs/straylight.md``.
+"""
+
+from etalon.straylight.models import (
+    CT1Kernel,
+    CT2Ghost,
+    add_stray_light,
+    correct_stray_light,
+)
+
+__all__ = ["CT1Kernel", "CT2Ghost", "add_stray_light", "correct_stray_light"]

@@ -1,0 +1,787 @@
+"""Quantify CT1 and CT2 stray light (or its residual) in a multi-band Moon-in-deep-space scene.
+
+Method (per detector unit, per victim band ``v``; see ``docs/straylight.md``):
+
+1. **Disk**: the lunar disk (centre, radius) is fitted once on the sum of the normalised band
+   images (bands are registered) with :func:`etalon.moon.extraction.extract_disk`.
+2. **Fitting region**: the victim's pixels beyond ``r_factor`` (1.1) disk radii; its own Moon
+   is masked.
+3. **Linear base model** of the victim on that region: a background plane (3 terms) and the
+   victim's own CT1 halo, modelled non-parametrically as ``sum_j beta_j (K_j ** D_v)`` with
+   ``K_j`` normalised rings (radii doubling from 2 px) and ``D_v`` the victim's own disk
+   image: ``beta_j`` is the fraction of the band's flux scattered to distances in ring j.
+4. **CT2 ghost** of each source ``s`` of the unit: ``c_s * T_s(dx, dy, blur)``, the source's
+   disk image (a box of ``1.2 R + 10`` px around the disk, background removed) shifted and
+   Gaussian-blurred in Fourier space. **Search**: the matched filter (least-squares amplitude
+   and its signal-to-noise ratio at every integer displacement, by FFT correlation of the
+   victim's residual with the template, own Moon masked) inside a window: around the prior
+   displacement (``prior``: e.g. the Level-1 parameters) or over the whole frame. Sources are
+   taken in order of decreasing peak SNR, each found ghost subtracted before the next search.
+5. **Refinement**: Gauss-Newton on all parameters of the victim at once (base, coefficients,
+   and the displacement and blur of each ghost whose peak SNR passes the threshold), pixels
+   weighted by ``1 / (v0 + k * model)`` (read noise plus shot noise, ``v0`` and ``k`` fitted
+   to the squared residuals). Uncertainties: the inverse normal matrix at convergence.
+6. **Significance**: a pair is significant when ``|c| / sigma_c`` exceeds the threshold
+   ``Phi^-1(1 - alpha / (2 N))`` with ``N`` the number of independent trials of its search
+   window (window area / pi (R/4)^2): the look-elsewhere effect of the search. Pairs below
+   it keep the linear coefficient at the prior (or best) displacement, compatible with zero.
+7. **CT1**: the fraction of the band's total signal (ghosts removed) found beyond ``r_factor``
+   disk radii: the fitted halo model summed over that region, over the total, its
+   uncertainty propagated from the fit covariance; plus the azimuthal radial profile.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import signal, special
+
+from etalon.straylight.models import CT2Ghost
+from etalon.venus.bands import DETECTOR_UNITS
+
+__all__ = [
+    "CT1Result",
+    "CT2Result",
+    "Disk",
+    "Quantification",
+    "VictimFit",
+    "check_images",
+    "find_disk",
+    "quantify",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Disk:
+    """The registered lunar disk: centre (x column, y row) and radius, pixels."""
+
+    centre_x: float
+    centre_y: float
+    radius: float
+
+
+@dataclass
+class CT1Result:
+    """CT1 (or its residual) of one band.
+
+    Attributes
+    ----------
+    band : str
+    fraction, fraction_unc : float
+        Fraction of the band's total signal (CT2 ghosts removed) beyond ``r_factor`` disk radii.
+    total : float
+        The band's total signal, ghosts and background removed (image units x pixels).
+    r_over_radius : numpy.ndarray
+        Radial-profile bin centres, disk radii.
+    profile, profile_unc : numpy.ndarray
+        Azimuthal mean of the cleaned image in each bin over the total signal, 1/pixel.
+    ring_px : numpy.ndarray
+        Outer radii of the halo rings, pixels.
+    ring_fraction, ring_fraction_unc : numpy.ndarray
+        Fitted fraction of the band's flux scattered into each ring (the CT1 kernel profile).
+    """
+
+    band: str
+    fraction: float
+    fraction_unc: float
+    total: float
+    r_over_radius: np.ndarray = field(repr=False)
+    profile: np.ndarray = field(repr=False)
+    profile_unc: np.ndarray = field(repr=False)
+    ring_px: np.ndarray = field(repr=False)
+    ring_fraction: np.ndarray = field(repr=False)
+    ring_fraction_unc: np.ndarray = field(repr=False)
+
+
+@dataclass
+class CT2Result:
+    """CT2 (or its residual) of one ordered pair.
+
+    Attributes
+    ----------
+    source, victim : str
+    coefficient, coefficient_unc : float
+        Ghost flux in the victim / source flux, dimensionless.
+    dx, dx_unc, dy, dy_unc : float
+        Displacement, victim minus source, pixels (the prior or best position when not refined).
+    blur_px, blur_unc : float
+        Gaussian blur sigma, pixels.
+    snr : float
+        ``coefficient / coefficient_unc``.
+    threshold : float
+        The significance threshold of this pair's search (look-elsewhere corrected).
+    significant : bool
+    search : str
+        ``"prior"`` (window around a given displacement) or ``"global"`` (whole frame).
+    refined : bool
+        Displacement and blur were fitted (the search peak passed the threshold).
+    """
+
+    source: str
+    victim: str
+    coefficient: float
+    coefficient_unc: float
+    dx: float
+    dx_unc: float
+    dy: float
+    dy_unc: float
+    blur_px: float
+    blur_unc: float
+    snr: float
+    threshold: float
+    significant: bool
+    search: str
+    refined: bool
+
+    def ghost(self) -> CT2Ghost:
+        """The fitted ghost as a :class:`CT2Ghost`."""
+        return CT2Ghost(self.source, self.victim, self.coefficient, self.dx, self.dy, self.blur_px)
+
+
+@dataclass
+class VictimFit:
+    """The fitted model of one band (as a victim).
+
+    Attributes
+    ----------
+    band : str
+    background : numpy.ndarray
+        Fitted plane (same shape as the image), image units.
+    ghosts : numpy.ndarray
+        Sum of the fitted CT2 ghosts, image units.
+    halo : numpy.ndarray
+        Fitted own CT1 halo model (zero inside the mask region is not fitted), image units.
+    residual : numpy.ndarray
+        Image minus everything explained, NaN on the masked own disk, image units.
+    chi2 : float
+        Sum of weighted squared residuals over the fitting region.
+    dof : int
+        Pixels minus parameters.
+    noise_rms : float
+        Read-noise rms (``sqrt(v0)``), image units.
+    """
+
+    band: str
+    background: np.ndarray = field(repr=False)
+    ghosts: np.ndarray = field(repr=False)
+    halo: np.ndarray = field(repr=False)
+    residual: np.ndarray = field(repr=False)
+    chi2: float
+    dof: int
+    noise_rms: float
+
+    @property
+    def reduced_chi2(self) -> float:
+        """chi2 / dof."""
+        return self.chi2 / max(self.dof, 1)
+
+
+@dataclass
+class Quantification:
+    """Everything measured on one acquisition.
+
+    Attributes
+    ----------
+    disk : Disk
+    ct1 : dict band -> CT1Result
+    ct2 : list of CT2Result
+        Every ordered pair inside each detector unit present.
+    fits : dict band -> VictimFit
+    r_factor : float
+    """
+
+    disk: Disk
+    ct1: dict[str, CT1Result]
+    ct2: list[CT2Result]
+    fits: dict[str, VictimFit] = field(repr=False)
+    r_factor: float = 1.1
+
+    def pair(self, source: str, victim: str) -> CT2Result:
+        """The CT2 result of one ordered pair."""
+        for r in self.ct2:
+            if r.source == source and r.victim == victim:
+                return r
+        raise KeyError(f"no CT2 result for {source}->{victim}")
+
+    def cleaned(self, images: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``images`` minus the fitted background and CT2 ghosts (own CT1 kept)."""
+        return {b: np.asarray(images[b], float) - f.background - f.ghosts for b, f in self.fits.items()}
+
+
+# --------------------------------------------------------------------------- checks, disk
+
+def check_images(images: Mapping[str, np.ndarray],
+                 units: Mapping[str, Sequence[str]] = DETECTOR_UNITS) -> list[str]:
+    """Validate a multi-band scene; return the detector units that are complete.
+
+    Raises
+    ------
+    ValueError
+        Naming the band: not 2-D, shape different from the others, NaN or infinite pixels,
+        a detector unit only partly present (missing bands named), or no unit complete.
+    """
+    if not images:
+        raise ValueError("no bands")
+    shape = None
+    for b, im in images.items():
+        a = np.asarray(im)
+        if a.ndim != 2 or min(a.shape) < 16:
+            raise ValueError(f"band {b}: not a 2-D image of at least 16 x 16 pixels (shape {a.shape})")
+        if shape is None:
+            shape, first = a.shape, b
+        elif a.shape != shape:
+            raise ValueError(f"band {b}: shape {a.shape} differs from band {first} {shape}")
+        if not np.issubdtype(a.dtype, np.number):
+            raise ValueError(f"band {b}: not numeric ({a.dtype})")
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise ValueError(f"band {b}: {int(bad.sum())} NaN or infinite pixels")
+    complete = []
+    for unit, bands in units.items():
+        have = [x for x in bands if x in images]
+        if len(have) == len(bands):
+            complete.append(unit)
+        elif have:
+            missing = [x for x in bands if x not in images]
+            raise ValueError(f"detector unit {unit}: bands {missing} missing (have {have})")
+    if not complete:
+        raise ValueError(f"no complete detector unit among bands {sorted(images)}")
+    return complete
+
+
+def _robust_bg(a: np.ndarray) -> tuple[float, float]:
+    med = float(np.median(a))
+    mad = float(1.4826 * np.median(np.abs(a - med)))
+    low = a[np.abs(a - med) < 5 * max(mad, 1e-30)]
+    med = float(np.median(low)) if low.size else med
+    return med, max(mad, 1e-30)
+
+
+def find_disk(images: Mapping[str, np.ndarray], min_snr: float = 20.0) -> Disk:
+    """Fit the registered lunar disk on the sum of the normalised band images.
+
+    The Moon is the largest region above 30 % of the bright-disk level (smoothed 1 px); a
+    circle is fitted (algebraic least squares) to its boundary pixels, iteratively keeping
+    only the points not more than 0.6 px inside the circle: the limb is the outer boundary,
+    the terminator lies inside. About 0.5 px on a 50 px disk from full to quarter Moon.
+
+    Raises
+    ------
+    ValueError
+        Naming the band when one band has no bright source (smoothed peak below ``min_snr``
+        times its noise), or when no disk is found.
+    """
+    from scipy import ndimage
+
+    total = None
+    for b, im in images.items():
+        a = np.asarray(im, float)
+        bg, noise = _robust_bg(a[::4, ::4].ravel())
+        peak = float(ndimage.uniform_filter(a, 5).max()) - bg
+        if not peak > min_snr * noise:
+            raise ValueError(f"band {b}: no bright source (smoothed peak {peak:.3g} above the "
+                             f"background is below {min_snr:g} x noise {noise:.3g})")
+        norm = (a - bg) / peak
+        total = norm if total is None else total + norm
+    sm = ndimage.gaussian_filter(total, 1.0)
+    bright = sm[sm > 0.05 * sm.max()]
+    mask = sm > 0.3 * np.percentile(bright, 90)
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        raise ValueError("no lunar disk found in the summed bands")
+    sizes = ndimage.sum(mask, lab, range(1, n + 1))
+    mask = ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes)))
+    edge = mask & ~ndimage.binary_erosion(mask)
+    y, x = (v.astype(float) for v in np.nonzero(edge))
+    if x.size < 10:
+        raise ValueError("no lunar disk found in the summed bands (fewer than 10 edge pixels)")
+    keep = np.ones(x.size, bool)
+    for _ in range(30):
+        A = np.stack([x[keep], y[keep], np.ones(int(keep.sum()))], axis=1)
+        c = np.linalg.lstsq(A, x[keep] ** 2 + y[keep] ** 2, rcond=None)[0]
+        cx, cy = c[0] / 2, c[1] / 2
+        r = math.sqrt(max(c[2] + cx**2 + cy**2, 0.0))
+        new = np.hypot(x - cx, y - cy) - r > -0.6
+        if new.sum() < 10 or (new == keep).all():
+            break
+        keep = new
+    if not (r >= 3):
+        raise ValueError("no lunar disk found in the summed bands")
+    return Disk(float(cx), float(cy), float(r))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _ring_edges(r_max: float, ratio: float = 2.0**0.5) -> np.ndarray:
+    edges = [0.0, 2.0]
+    while edges[-1] * ratio <= r_max * 1.001:
+        edges.append(edges[-1] * ratio)
+    if edges[-1] < r_max:
+        edges.append(r_max)
+    return np.array(edges)
+
+
+def _ring_spectra(edges: np.ndarray, pshape: tuple[int, int]) -> list[np.ndarray]:
+    fy = np.minimum(np.arange(pshape[0]), pshape[0] - np.arange(pshape[0]))[:, None]
+    fx = np.minimum(np.arange(pshape[1]), pshape[1] - np.arange(pshape[1]))[None, :]
+    r = np.hypot(fx, fy)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        ring = ((r >= lo) & (r < hi)).astype(float)
+        ring /= ring.sum()
+        out.append(sfft.rfft2(ring))
+    return out
+
+
+@dataclass
+class _Template:
+    box: np.ndarray          # source disk image in its box, background removed
+    y0: int
+    x0: int
+    spec: np.ndarray         # rfft2 of box
+    fy: np.ndarray
+    fx: np.ndarray
+
+    @classmethod
+    def make(cls, image: np.ndarray, bg: float, disk: Disk, half: int) -> _Template:
+        h, w = image.shape
+        cy, cx = int(round(disk.centre_y)), int(round(disk.centre_x))
+        y0, x0 = cy - half, cx - half
+        box = np.zeros((2 * half + 1, 2 * half + 1))
+        ys, xs = max(y0, 0), max(x0, 0)
+        ye, xe = min(y0 + 2 * half + 1, h), min(x0 + 2 * half + 1, w)
+        box[ys - y0:ye - y0, xs - x0:xe - x0] = image[ys:ye, xs:xe] - bg
+        n = sfft.next_fast_len(box.shape[0], real=True)
+        pad = np.zeros((n, n))
+        pad[:box.shape[0], :box.shape[1]] = box
+        return cls(pad, y0, x0, sfft.rfft2(pad), sfft.fftfreq(n)[:, None], sfft.rfftfreq(n)[None, :])
+
+    def render(self, fdx: float, fdy: float, s: float, derivs: bool = False) -> list[np.ndarray]:
+        """Box template shifted by a fraction (|f| <= 0.5+) and blurred (s = sigma**2)."""
+        k2 = self.fx**2 + self.fy**2
+        t = self.spec * np.exp(-2j * np.pi * (self.fx * fdx + self.fy * fdy) - 2.0 * np.pi**2 * s * k2)
+        n = self.box.shape
+        out = [sfft.irfft2(t, s=n)]
+        if derivs:
+            out.append(sfft.irfft2(t * (-2j * np.pi * self.fx), s=n))
+            out.append(sfft.irfft2(t * (-2j * np.pi * self.fy), s=n))
+            out.append(sfft.irfft2(t * (-2.0 * np.pi**2 * k2), s=n))
+        return out
+
+
+def _place(shape: tuple[int, int], y: int, x: int, n: tuple[int, int]):
+    """Slices of a frame and of a box of shape n placed with its corner at (y, x)."""
+    h, w = shape
+    ys, xs, ye, xe = max(y, 0), max(x, 0), min(y + n[0], h), min(x + n[1], w)
+    if ye <= ys or xe <= xs:
+        return None
+    return (slice(ys, ye), slice(xs, xe)), (slice(ys - y, ye - y), slice(xs - x, xe - x))
+
+
+@dataclass
+class _Ghost:
+    source: str
+    tpl: _Template
+    dx: float
+    dy: float
+    s: float                 # blur sigma**2
+    refine: bool
+    search: str
+    threshold: float
+    c: float = 0.0
+    dx0: float = 0.0
+    dy0: float = 0.0
+    s0: float = 0.0
+
+
+def _n_trials(n_positions: int, radius: float) -> float:
+    return max(1.0, n_positions / (math.pi * (radius / 4.0) ** 2))
+
+
+def _threshold(alpha: float, n_trials: float) -> float:
+    return float(special.ndtri(1.0 - alpha / (2.0 * n_trials)))
+
+
+# --------------------------------------------------------------------------- one victim
+
+def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: dict[str, _Template],
+                disk: Disk, prior: Mapping[tuple[str, str], CT2Ghost], *, r_factor: float,
+                search_radius: float, alpha: float, blur_guess: float, max_iter: int,
+                ring_spectra: list[np.ndarray], edges: np.ndarray, pshape: tuple[int, int],
+                bg0: float, plane: bool) -> tuple[list[CT2Result], CT1Result, VictimFit]:
+    h, w = image.shape
+    yy, xx = np.indices((h, w))
+    rr = np.hypot(xx - disk.centre_x, yy - disk.centre_y)
+    fitmask = rr > r_factor * disk.radius
+    npix = int(fitmask.sum())
+    # --- linear base: plane + own halo rings
+    own = np.where(~fitmask, image - bg0, 0.0)
+    fown = sfft.rfft2(own, s=pshape)
+    halos = []
+    for spec in ring_spectra:
+        hj = sfft.irfft2(fown * spec, s=pshape)[:h, :w]
+        halos.append(hj)
+    scale = max(h, w) / 2.0
+    base = [np.ones((h, w))]
+    if plane:
+        base += [(xx - w / 2) / scale, (yy - h / 2) / scale]
+    nbg = len(base)
+    keep_rings = [j for j, hj in enumerate(halos) if np.abs(hj[fitmask]).sum() > 1e-6 * abs(own.sum())]
+    base += [halos[j] for j in keep_rings]
+    B = np.stack([b[fitmask] for b in base], axis=1)            # (npix, nb)
+    nb = B.shape[1]
+    y = image[fitmask]
+    # initial base fit, robust (ghosts clipped)
+    coef = np.linalg.solve(_reg(B.T @ B), _tv(B, y))
+    for _ in range(2):
+        res = y - _mv(B, coef)
+        sig = 1.4826 * np.median(np.abs(res - np.median(res)))
+        good = (np.abs(res) < 4 * sig).astype(float)
+        coef = np.linalg.solve(_reg(B.T @ (B * good[:, None])), _tv(B, y * good))
+    v0 = float(sig**2)
+    resid_img = np.zeros((h, w))
+    resid_img[fitmask] = y - _mv(B, coef)
+    # --- search each source, strongest first
+    ghosts: list[_Ghost] = []
+    pending = list(sources)
+    wmask = fitmask.astype(float)
+    while pending:
+        best = None
+        for s in pending:
+            tpl = templates[s]
+            g = prior.get((s, victim))
+            bl = g.blur_px if g is not None else blur_guess
+            t = tpl.render(0.0, 0.0, bl**2)[0]
+            found = _search(resid_img * wmask, wmask, t, tpl, g, search_radius, disk, math.sqrt(v0))
+            if found is None:
+                continue
+            snr, dx, dy, c, ntr = found
+            thr = _threshold(alpha, ntr)
+            cand = (abs(snr) / thr, s, snr, dx, dy, c, thr, bl, g)
+            if best is None or cand[0] > best[0]:
+                best = cand
+        if best is None:
+            break
+        _, s, snr, dx, dy, c, thr, bl, g = best
+        pending.remove(s)
+        refine = abs(snr) >= thr
+        if not refine and g is not None:
+            dx, dy = g.dx, g.dy
+        gh = _Ghost(s, templates[s], float(dx), float(dy), bl**2, refine,
+                    "prior" if g is not None else "global", thr, c,
+                    float(g.dx if g is not None else dx), float(g.dy if g is not None else dy),
+                    bl**2)
+        ghosts.append(gh)
+        if refine:   # subtract before searching the next source
+            resid_img -= c * _ghost_full((h, w), gh)[0][0]
+    for s in pending:   # sources whose template never fits the frame
+        log.warning("CT2 %s->%s: the ghost cannot fall inside the fitting region; not measured",
+                    s, victim)
+    # --- Gauss-Newton on everything; ghost columns live on the union of their boxes
+    lin_c = np.array([g.c for g in ghosts])
+    beta = coef.copy()
+    var = np.full(npix, v0)
+    k_shot = 0.0
+    idx_img = np.full((h, w), -1, dtype=np.int64)
+    idx_img[fitmask] = np.arange(npix)
+    wv = 1.0 / var
+    nbb = B.T @ (B * wv[:, None])
+    for it in range(max_iter):
+        cols_full = []
+        union = np.zeros((h, w), bool)
+        for g in ghosts:
+            parts, pl = _ghost_full((h, w), g, derivs=g.refine)
+            if pl is not None:
+                union[pl] = True
+            cols_full.append(parts[0])
+            if g.refine:
+                cols_full.extend(lin_c[ghosts.index(g)] * p for p in parts[1:])
+        iu = idx_img[union & fitmask]
+        sel = union & fitmask
+        G = np.stack([c[sel] for c in cols_full], axis=1) if cols_full else np.zeros((iu.size, 0))
+        ghost_u = sum(lin_c[gi] * G[:, _col_of(ghosts, gi)] for gi in range(len(ghosts))) \
+            if ghosts else np.zeros(iu.size)
+        r = y - _mv(B, beta)
+        r[iu] -= ghost_u
+        if it == 1:
+            sigm = np.clip(_mv(B[:, nbg:], beta[nbg:]), 0.0, None)
+            sigm[iu] += np.clip(ghost_u, 0.0, None)
+            A = np.stack([np.ones(npix), sigm], axis=1)
+            v0, k_shot = np.linalg.lstsq(A, r**2, rcond=None)[0]
+            v0 = max(float(v0), 1e-30)
+            k_shot = max(float(k_shot), 0.0)
+            var = v0 + k_shot * sigm
+            wv = 1.0 / var
+            nbb = B.T @ (B * wv[:, None])
+        wu = wv[iu]
+        n_bg = B[iu].T @ (G * wu[:, None])
+        ngg = G.T @ (G * wu[:, None])
+        N = np.block([[nbb, n_bg], [n_bg.T, ngg]])
+        rhs = np.concatenate([_tv(B, r * wv), G.T @ (r[iu] * wu)])
+        dvec = np.linalg.solve(_reg(N), rhs)
+        beta = beta + dvec[:nb]
+        pos = nb
+        step_nl = 0.0
+        for gi, g in enumerate(ghosts):
+            lin_c[gi] += dvec[pos]
+            pos += 1
+            if g.refine:
+                ddx, ddy, dss = np.clip(dvec[pos:pos + 3], [-2, -2, -4], [2, 2, 4])
+                g.dx += ddx
+                g.dy += ddy
+                g.s = max(g.s + dss, 0.0)
+                step_nl = max(step_nl, abs(ddx), abs(ddy))
+                pos += 3
+        if it >= 2:
+            # a ghost the joint fit does not confirm keeps its search position (not refined)
+            demote = False
+            for gi, g in enumerate(ghosts):
+                if g.refine:
+                    k = nb + _col_of(ghosts, gi)
+                    cu = math.sqrt(max(np.linalg.inv(_reg(N))[k, k], 0.0))
+                    if abs(lin_c[gi]) < 0.5 * g.threshold * cu:
+                        g.refine, g.dx, g.dy, g.s, demote = False, g.dx0, g.dy0, g.s0, True
+            if step_nl < 1e-2 and not demote:
+                break
+    cov = np.linalg.inv(_reg(N))
+    # final model with final parameters
+    ghost_img = np.zeros((h, w))
+    results = []
+    pos = nb
+    for gi, g in enumerate(ghosts):
+        full = _ghost_full((h, w), g)[0][0]
+        ghost_img += lin_c[gi] * full
+        cu = math.sqrt(max(cov[pos, pos], 0.0))
+        if g.refine:
+            dxu, dyu, su = (math.sqrt(max(cov[pos + k, pos + k], 0.0))
+                            for k in (1, 2, 3))
+            blur = math.sqrt(g.s)
+            blur_u = su / (2 * blur) if blur > 0 else math.sqrt(su)
+            pos += 4
+        else:
+            dxu = dyu = blur_u = math.nan
+            blur = math.sqrt(g.s)
+            pos += 1
+        snr = lin_c[gi] / cu if cu > 0 else 0.0
+        results.append(CT2Result(g.source, victim, float(lin_c[gi]), cu, float(g.dx), dxu,
+                                 float(g.dy), dyu, blur, blur_u, float(snr), g.threshold,
+                                 bool(g.refine and abs(snr) >= g.threshold), g.search, g.refine))
+    bg_img = sum(beta[k] * base[k] for k in range(nbg))
+    halo_img = sum(beta[nbg + i] * base[nbg + i] for i in range(len(keep_rings))) if keep_rings else 0 * bg_img
+    final_model = bg_img[fitmask] + halo_img[fitmask] + ghost_img[fitmask]
+    r = y - final_model
+    chi2 = float(np.sum(r**2 / var))
+    residual = np.full((h, w), np.nan)
+    residual[fitmask] = r
+    fitres = VictimFit(victim, bg_img, ghost_img, np.asarray(halo_img), residual, chi2,
+                       npix - N.shape[0], math.sqrt(v0))
+    # --- CT1
+    total = float(np.sum(image - bg_img - ghost_img))
+    gvec = np.zeros(cov.shape[0])
+    for i in range(len(keep_rings)):
+        gvec[nbg + i] = base[nbg + i][fitmask].sum()
+    out_sum = float(np.sum(halo_img[fitmask])) if keep_rings else 0.0
+    frac = out_sum / total
+    frac_u = math.sqrt(max(float(gvec @ cov @ gvec), 0.0)) / abs(total)
+    ring_f = np.full(len(edges) - 1, np.nan)
+    ring_u = np.full(len(edges) - 1, np.nan)
+    for i, j in enumerate(keep_rings):
+        ring_f[j] = beta[nbg + i]
+        ring_u[j] = math.sqrt(max(cov[nbg + i, nbg + i], 0.0))
+    cleaned = image - bg_img - ghost_img
+    rb = np.unique(np.concatenate([np.linspace(1.0, 1.5, 6), np.geomspace(1.5, max(rr.max() / disk.radius, 1.6), 12)]))
+    prof, prof_u, cen = [], [], []
+    full_var = v0 + k_shot * np.clip(cleaned, 0, None)
+    for lo, hi in zip(rb[:-1], rb[1:], strict=True):
+        sel = (rr >= lo * disk.radius) & (rr < hi * disk.radius)
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        cen.append(0.5 * (lo + hi))
+        prof.append(float(cleaned[sel].mean()) / total)
+        prof_u.append(math.sqrt(float(full_var[sel].sum())) / n / abs(total))
+    ct1 = CT1Result(victim, float(frac), float(frac_u), total, np.array(cen), np.array(prof),
+                    np.array(prof_u), edges[1:].copy(), ring_f, ring_u)
+    return results, ct1, fitres
+
+
+def _mv(B: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``B @ x`` without BLAS threads (tall-skinny: threads only contend on a busy machine)."""
+    return np.einsum("ij,j->i", B, x)
+
+
+def _tv(B: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``B.T @ x`` without BLAS threads."""
+    return np.einsum("ij,i->j", B, x)
+
+
+def _col_of(ghosts: list[_Ghost], gi: int) -> int:
+    return sum(4 if g.refine else 1 for g in ghosts[:gi])
+
+
+def _reg(N: np.ndarray) -> np.ndarray:
+    d = np.sqrt(np.clip(np.diag(N), 1e-300, None))
+    Nn = N / d[:, None] / d[None, :]
+    Nn = Nn + 1e-12 * np.eye(N.shape[0])
+    return Nn * d[:, None] * d[None, :]
+
+
+def _ghost_full(shape: tuple[int, int], g: _Ghost, derivs: bool = False):
+    """The ghost template (and derivatives wrt dx, dy, s) on the full frame, coefficient 1.
+
+    Returns the list of full-frame arrays and the frame slices the box covers (or None).
+    """
+    ix, iy = int(round(g.dx)), int(round(g.dy))
+    parts = g.tpl.render(g.dx - ix, g.dy - iy, g.s, derivs)
+    out = []
+    pl = _place(shape, g.tpl.y0 + iy, g.tpl.x0 + ix, parts[0].shape)
+    for p in parts:
+        full = np.zeros(shape)
+        if pl is not None:
+            full[pl[0]] = p[pl[1]]
+        out.append(full)
+    return out, (pl[0] if pl is not None else None)
+
+
+def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
+            prior: CT2Ghost | None, search_radius: float, disk: Disk, sigma: float):
+    """Matched-filter peak: (snr, dx, dy, c, n_trials) or None."""
+    h, w = resid.shape
+    bh, bw = t.shape
+    P = np.zeros((h + 2 * bh, w + 2 * bw))
+    P[bh:bh + h, bw:bw + w] = resid
+    M = np.zeros_like(P)
+    M[bh:bh + h, bw:bw + w] = wmask
+    # output index (u, v) <-> box corner at frame (u - bh, v - bw) <-> d = corner - (y0, x0)
+    if prior is not None:
+        r = int(math.ceil(search_radius))
+        u0 = int(round(prior.dy)) + tpl.y0 + bh - r
+        v0 = int(round(prior.dx)) + tpl.x0 + bw - r
+        u1, v1 = u0 + 2 * r + 1, v0 + 2 * r + 1
+        u0c, v0c = max(u0, 0), max(v0, 0)
+        u1c, v1c = min(u1, h + bh + 1), min(v1, w + bw + 1)
+        if u1c <= u0c or v1c <= v0c:
+            return None
+        regP = P[u0c:u1c + bh - 1, v0c:v1c + bw - 1]
+        regM = M[u0c:u1c + bh - 1, v0c:v1c + bw - 1]
+        off_u, off_v = u0c, v0c
+    else:
+        regP, regM, off_u, off_v = P, M, 0, 0
+    tf = t[::-1, ::-1]
+    num = signal.fftconvolve(regP, tf, mode="valid")
+    den = signal.fftconvolve(regM, tf**2, mode="valid")
+    total = float((t**2).sum())
+    ok = den > 0.5 * total
+    if prior is not None:
+        uu, vv = np.indices(num.shape)
+        ddy = uu + off_u - bh - tpl.y0 - prior.dy
+        ddx = vv + off_v - bw - tpl.x0 - prior.dx
+        ok &= np.hypot(ddx, ddy) <= search_radius
+    if not ok.any():
+        return None
+    snr = np.where(ok, num / (sigma * np.sqrt(np.where(ok, den, 1.0))), 0.0)
+    k = int(np.argmax(np.abs(snr)))
+    iu, iv = np.unravel_index(k, snr.shape)
+    dy = iu + off_u - bh - tpl.y0
+    dx = iv + off_v - bw - tpl.x0
+    c = float(num[iu, iv] / den[iu, iv])
+    return float(snr[iu, iv]), float(dx), float(dy), c, _n_trials(int(ok.sum()), disk.radius)
+
+
+# --------------------------------------------------------------------------- acquisition
+
+def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | None = None,
+             search_radius_px: float = 20.0, units: Mapping[str, Sequence[str]] = DETECTOR_UNITS,
+             disk: Disk | None = None, r_factor: float = 1.1, alpha: float = 1e-3,
+             blur_guess_px: float = 1.5, max_iter: int = 10, halo_max_px: float | None = None,
+             background_plane: bool = False, workers: int = 1) -> Quantification:
+    """Measure CT1 fractions and CT2 coefficients of a registered multi-band Moon scene.
+
+    Parameters
+    ----------
+    images : mapping band -> 2-D array
+        Radiance (or DN) per band, any linear unit, all the same shape; deep-space background
+        allowed (fitted).
+    prior : sequence of CT2Ghost, optional
+        Expected displacements (and blurs), e.g. the Level-1 parameters: each pair listed is
+        searched within ``search_radius_px`` of its displacement; pairs not listed are searched
+        over the whole frame.
+    search_radius_px : float
+        Radius of the search window around a prior displacement, pixels.
+    units : mapping unit -> bands
+        Detector units (default VENuS); CT2 is measured for every ordered pair inside a unit.
+    disk : Disk, optional
+        The lunar disk (default fitted by :func:`find_disk`).
+    r_factor : float
+        The own disk is masked and CT1 measured beyond ``r_factor`` disk radii.
+    alpha : float
+        False-positive probability per pair of the significance test (look-elsewhere corrected).
+    blur_guess_px : float
+        Blur used by the search when no prior gives one, pixels.
+    max_iter : int
+        Gauss-Newton iterations at most.
+    halo_max_px : float, optional
+        Outer radius of the CT1 halo model, pixels (default: 4 disk radii or the distance from
+        the disk centre to the nearest frame edge, whichever is smaller; light scattered
+        farther is not separable from the background plane and is fitted as background).
+    background_plane : bool
+        Fit a background plane (3 terms) instead of a constant (a plane is partly degenerate
+        with a wide halo: larger CT1 uncertainties).
+    workers : int
+        Victim bands fitted in parallel threads (1: sequential).
+
+    Raises
+    ------
+    ValueError
+        Naming the band, for the problems :func:`check_images` and :func:`find_disk` detect.
+    """
+    complete = check_images(images, units)
+    imgs = {b: np.asarray(im, dtype=float) for b, im in images.items()}
+    disk = disk or find_disk({b: imgs[b] for u in complete for b in units[u]})
+    shape = next(iter(imgs.values())).shape
+    half = int(math.ceil(1.2 * disk.radius + 10))
+    pri = {(g.source, g.victim): g for g in (prior or [])}
+    yy, xx = np.indices(shape)
+    far = np.hypot(xx - disk.centre_x, yy - disk.centre_y) > 1.5 * disk.radius
+    if far.sum() < 100:
+        far = np.ones(shape, bool)
+    bgs = {b: _robust_bg(imgs[b][far][::3])[0] for u in complete for b in units[u]}
+    templates = {b: _Template.make(imgs[b], bgs[b], disk, half) for b in bgs}
+    room = min(disk.centre_x, disk.centre_y, shape[1] - disk.centre_x, shape[0] - disk.centre_y)
+    edges = _ring_edges(halo_max_px or max(8.0, min(4.0 * disk.radius, room)))
+    pshape = (sfft.next_fast_len(int(shape[0] + edges[-1] + 1), real=True),
+              sfft.next_fast_len(int(shape[1] + edges[-1] + 1), real=True))
+    rings = _ring_spectra(edges, pshape)
+    jobs = []
+    for u in complete:
+        for v in units[u]:
+            jobs.append((v, [s for s in units[u] if s != v]))
+
+    def run(job):
+        v, srcs = job
+        return _fit_victim(v, imgs[v], srcs, templates, disk, pri, r_factor=r_factor,
+                           search_radius=search_radius_px, alpha=alpha, blur_guess=blur_guess_px,
+                           max_iter=max_iter, ring_spectra=rings, edges=edges, pshape=pshape,
+                           bg0=bgs[v], plane=background_plane)
+
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as ex:
+            outs = list(ex.map(run, jobs))
+    else:
+        outs = [run(j) for j in jobs]
+    ct1, ct2, fits = {}, [], {}
+    order = {b: i for i, b in enumerate(images)}
+    for (v, _), (res, c1, fit) in zip(jobs, outs, strict=True):
+        ct1[v] = c1
+        fits[v] = fit
+        ct2.extend(res)
+    ct2.sort(key=lambda r: (order[r.victim], order[r.source]))
+    return Quantification(disk, ct1, ct2, fits, r_factor)
