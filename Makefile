@@ -11,9 +11,10 @@ REPORTS ?= reports
 REPORT_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help report test lint bench venv clean-reports
+.PHONY: help report test lint bench venv lab clean-reports
 
 help:
+	@echo "make lab     - create .venv if needed, open the notebooks in JupyterLab (kernel \"Python (etalon)\")"
 	@echo "make report  - create .venv if needed, run every notebook, write HTML reports into $(REPORTS)/"
 	@echo "make test    - create .venv if needed, ruff + the whole test suite"
 	@echo "make bench   - install the baselines (ccdproc, astroscrappy) and run benchmarks/"
@@ -29,7 +30,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/etalon report --output $(REPORTS) $(REPORT_ARGS)
+	$(BIN)/etalon report --output-dir $(REPORTS) $(REPORT_ARGS)
+
+# JupyterLab of the venv, on the notebooks, with the venv's kernel "etalon" first on the path
+# (LAB_ARGS=--no-browser on a remote machine)
+LAB_ARGS ?=
+lab: $(STAMP)
+	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,4 +1,4 @@
-"""Benchmark: decoding a full-frame raw NAV file, side by side in one run.
+"""Benchmark: decoding raw NAV files, each method in its own fresh process.
 
 Three ways to turn the same bytes into pixels:
 
@@ -10,29 +10,38 @@ Three ways to turn the same bytes into pixels:
 * ``byteswap floor``: one big-endian -> native copy of the same bytes with numpy,
   the least any decoder must do.
 
-The file is a simulated 1008 x 1008 frame sent as one snip: 2,205 packets
-(2,204 of 461 pixels and one of 20), 2,208,528 bytes. Times are the best of
-``--repeat`` runs on one core (numpy runs these operations single-threaded);
-pin the process with ``taskset -c 0`` to be strict. The plain decoder's image
-is checked against etalon's before timing.
+Files: a simulated 1008 x 1008 frame sent as one snip (2,205 packets, 2,208,528
+bytes) and a crafted 2 MB file of 25,000 one-pixel snips (issue 17, item 8).
 
-Run: ``.venv/bin/python benchmarks/bench_nav_decode.py`` (writes nothing).
+Each method runs in a **fresh Python process** (``subprocess``) that only imports
+what it needs, then reads the file from disk and decodes it ``--repeat`` (7)
+times: *cold* is the first call (imports done, buffers not yet faulted in),
+*median* the median of all calls, *warm* the median of calls 2..n. Nothing is
+simulated in the timed process. The parent checks beforehand that the plain
+decoder's image equals etalon's. ``--cpu N`` pins every worker to core N.
+
+Run: ``.venv/bin/python benchmarks/bench_nav_decode.py`` (writes only to a
+temporary folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
 import struct
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from etalon.nav.decoder import decode
-from etalon.nav.simulate import simulate_nav_file
-
 _HEADER = struct.Struct(">H f f d d d d f f f f i B B H H H H H H H H")
+
+METHODS = ("etalon", "plain", "byteswap floor")
 
 
 def plain_decode(data: bytes) -> np.ndarray:
@@ -69,51 +78,93 @@ def byteswap_floor(data: bytes) -> np.ndarray:
     return np.frombuffer(data, ">u2", count=len(data) // 2).astype(np.uint16)
 
 
-def best_time(func, arg, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls, s."""
-    best = float("inf")
+def _worker(method: str, path: str, repeat: int, cpu: int | None) -> None:
+    """Fresh process: read ``path`` and decode it ``repeat`` times; print the times (s) as JSON."""
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    if method == "etalon":
+        from etalon.nav.decoder import decode as func
+    elif method == "plain":
+        func = plain_decode
+    else:
+        func = byteswap_floor
+    times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        func(arg)
-        best = min(best, time.perf_counter() - t0)
-    return best
+        func(Path(path).read_bytes())
+        times.append(time.perf_counter() - t0)
+    print(json.dumps(times))
 
 
-def main(argv=None) -> dict[str, float]:
-    """Run the benchmark, print the table, return the times (s)."""
+def _run_fresh(method: str, path: Path, repeat: int, cpu: int | None) -> list[float]:
+    cmd = [sys.executable, __file__, "--worker", method, "--file", str(path),
+           "--repeat", str(repeat)] + ([] if cpu is None else ["--cpu", str(cpu)])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _crafted_snips(n_snips: int = 25_000, seed: int = 0) -> bytes:
+    """``n_snips`` one-pixel snips, one 82-byte packet each (spec layout, MRI)."""
+    rng = np.random.default_rng(seed)
+    flat = rng.choice(1008 * 1008, n_snips, replace=False)
+    values = rng.integers(1, 16000, n_snips)
+    parts = []
+    for p, v in zip(flat.tolist(), values.tolist(), strict=True):
+        line, pixel = divmod(p, 1008)
+        parts.append(_HEADER.pack(82, 1.0, 1.0, 1.7e8, 1.0, 0.5, 2.0, 0.0, 0.0, 0.0, 0.05,
+                                  1000093, 2, 0, 1, 1, pixel, pixel, line, line, pixel, line)
+                     + struct.pack(">H", v))
+    return b"".join(parts)
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark, print the tables, return the per-method times (s)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=30, help="runs of the fast decoders (best kept)")
-    parser.add_argument("--plain-repeat", type=int, default=3, help="runs of the plain decoder")
+    parser.add_argument("--repeat", type=int, default=7, help="decodes per fresh process")
     parser.add_argument("--instrument", default="NAVMRI", help="NAVHRI, NAVMRI or NAVITS")
+    parser.add_argument("--cpu", type=int, default=None, help="pin the workers to this core")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--file", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        _worker(args.worker, args.file, args.repeat, args.cpu)
+        return {}
+
+    from etalon.nav.decoder import decode
+    from etalon.nav.simulate import simulate_nav_file
 
     sim = simulate_nav_file(args.instrument, 9000385, seed=0, layout="full")
-    data = sim.raw
-    nav = decode(data)
+    nav = decode(sim.raw)
     assert nav.report.packets_used == 2205 and nav.report.missing_pixels == 0
     np.testing.assert_array_equal(nav.image, sim.truth.scene)
-    np.testing.assert_array_equal(plain_decode(data), nav.image)
+    np.testing.assert_array_equal(plain_decode(sim.raw), nav.image)
+    crafted = _crafted_snips()
+    assert decode(crafted).report.snips == 25_000
 
+    results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / sim.name
-        path.write_bytes(data)
-        times = {
-            "etalon decode (bytes)": best_time(decode, data, args.repeat),
-            "etalon decode (file)": best_time(decode, path, args.repeat),
-            "plain struct decoder": best_time(plain_decode, data, args.plain_repeat),
-            "byteswap floor": best_time(byteswap_floor, data, args.repeat),
-        }
-    ours = times["etalon decode (bytes)"]
-    mb = len(data) / 1e6
-    print(f"full-frame NAV file: {len(data):,} bytes, {nav.report.packets_used:,} packets, "
-          f"{args.instrument}")
-    print(f"{'method':<24}{'time (ms)':>12}{'MB/s':>10}{'vs etalon':>12}")
-    for name, t in times.items():
-        print(f"{name:<24}{t * 1e3:>12.2f}{mb / t:>10.0f}{t / ours:>11.2f}x")
-    print(f"etalon is {times['plain struct decoder'] / ours:.1f}x the plain decoder "
-          f"(target >= 10x), {mb / ours:.0f} MB/s (target >= 300 MB/s), "
-          f"{ours / times['byteswap floor']:.1f}x the byteswap floor")
-    return times
+        files = {"full frame": Path(tmp) / sim.name, "25,000 snips": Path(tmp) / "crafted.bin"}
+        files["full frame"].write_bytes(sim.raw)
+        files["25,000 snips"].write_bytes(crafted)
+        for label, path in files.items():
+            size = path.stat().st_size
+            print(f"\n{label}: {size:,} bytes ({args.instrument if label == 'full frame' else 'NAVMRI'}), "
+                  f"each method in a fresh process, read + decode x {args.repeat}")
+            print(f"{'method':<16}{'cold ms':>10}{'median ms':>11}{'warm ms':>10}"
+                  f"{'MB/s (med)':>12}{'vs etalon':>11}")
+            rows = {m: _run_fresh(m, path, args.repeat, args.cpu) for m in METHODS}
+            ours = statistics.median(rows["etalon"])
+            for m, t in rows.items():
+                med, warm = statistics.median(t), statistics.median(t[1:] or t)
+                print(f"{m:<16}{t[0] * 1e3:>10.2f}{med * 1e3:>11.2f}{warm * 1e3:>10.2f}"
+                      f"{size / 1e6 / med:>12.0f}{med / ours:>10.2f}x")
+            plain = statistics.median(rows["plain"])
+            print(f"etalon: {plain / ours:.1f}x the plain decoder (target >= 10x), "
+                  f"{size / 1e6 / ours:.0f} MB/s median (target >= 300 MB/s), cold "
+                  f"{rows['etalon'][0] * 1e3:.2f} ms, "
+                  f"warm {statistics.median(rows['etalon'][1:]) * 1e3:.2f} ms")
+            results[label] = rows
+    return results
 
 
 if __name__ == "__main__":

@@ -124,5 +124,6 @@ def test_exit_code_two_when_every_input_is_bad(caplog):
     results = map_files(_bad_input, ["in1.fits", "in2.fits"], scheduler="synchronous", progress=False)
     assert batch_exit_code(results) == 2
     assert results[0].message == "in1.fits: damaged FITS file"
-    mixed = map_files(_bad_input, ["in1.fits"], progress=False) + map_files(_square_or_fail, [2], progress=False)
+    mixed = map_files(_bad_input, ["in1.fits"], progress=False)
+    mixed += map_files(_square_or_fail, [2], progress=False)
     assert batch_exit_code(mixed) == 1

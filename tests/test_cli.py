@@ -52,7 +52,6 @@ from etalon.cli import main  # noqa: E402
 from etalon.data import deep_impact_archive_files  # noqa: E402
 
 
-
 @pytest.fixture
 def with_simulate(monkeypatch):
     """``etalon nav simulate`` registered (until the integrator adds it to COMMAND_GROUPS)."""

@@ -75,8 +75,11 @@ def template(tmp_path_factory):
     (inp / "afile").write_text("a file, not a folder")
     nb = inp / "nb"
     nb.mkdir()
-    (nb / "10_ok.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, '
-                                    '"nbformat_minor": 5}', encoding="utf-8")
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# ok"), new_code_cell(
+        "n: int = 1", metadata={"tags": ["parameters"]})]), nb / "10_ok.ipynb")
     bad_nb = inp / "badnb"
     bad_nb.mkdir()
     (bad_nb / "20_corrupt.ipynb").write_text('{"cells": [', encoding="utf-8")
@@ -205,15 +208,31 @@ def _generated_argv(names: tuple[str, ...], parser, bad: str) -> list[str] | Non
 GENERATED = [(names, kind) for names, parser in COMMANDS.items() for kind in BAD_INPUTS
              if _generated_argv(names, parser, "x") is not None]
 
-#: failures found by the sweep in commands of other groups (owner: what is wrong); xfail
-KNOWN: dict[str, str] = {}
+_EXIT1 = "exits 1 when every input is bad; should be 2 (return etalon.batch.batch_exit_code(results))"
+_NAXIS = ("its FITS reader lets astropy parse NAXIS = 1e20 (> 10 s): call "
+          "etalon.fileio.check_fits_header(path) first")
+
+#: failures the sweep finds today in commands of other groups (owner: what is wrong). They run
+#: and show as xfail (XPASS once fixed: then remove the line); SLOW ones are not run at all.
+KNOWN: dict[str, str] = {
+    **{f"moon measure-{k}": f"issue 9: moon measure {_EXIT1}" for k in BAD_INPUTS},
+    **{f"venus crosstalk-{k}": f"issue 12: venus crosstalk {_EXIT1}" for k in BAD_INPUTS},
+    "venus-crosstalk-junk": f"issue 12: venus crosstalk {_EXIT1}",
+    "sno predict-empty": "issue 14: sno predict on an empty CONFIG.toml: the error does not name the file",
+    **{f"sno compare-{k}": f"issue 14: sno compare {_EXIT1}"
+       for k in ("empty", "junk", "naxis", "non-ascii")},
+}
+SLOW = {"moon measure-naxis": f"issue 9: moon measure: {_NAXIS} (moon/images.py)",
+        "venus crosstalk-naxis": f"issue 12: venus crosstalk: {_NAXIS}"}
 
 
 @pytest.mark.parametrize(("names", "kind"), GENERATED, ids=[f"{' '.join(n)}-{k}" for n, k in GENERATED])
-def test_bad_input_file(ws, capsys, names, kind):
+def test_bad_input_file(ws, capsys, request, names, kind):
     case = f"{' '.join(names)}-{kind}"
+    if case in SLOW:
+        pytest.xfail(SLOW[case])
     if case in KNOWN:
-        pytest.xfail(KNOWN[case])
+        request.applymarker(pytest.mark.xfail(reason=KNOWN[case], strict=False))
     bad = BAD_INPUTS[kind]
     argv = _generated_argv(names, COMMANDS[names], bad)
     _check(ws, argv, bad, capsys)
@@ -329,6 +348,11 @@ NAMED = [
          "in/junk.fits"),
     Case("desert-normalise-o-is-input", ("desert", "normalise", "in/junk.fits", "-o", "in/junk.fits", *_NP),
          "in/junk.fits"),
+    Case("venus-simulate-campaign-outdir-is-a-file", ("venus", "simulate-campaign", "in/afile"), "in/afile"),
+    Case("campaign-simulate-output-dir-is-a-file", ("campaign", "simulate", "--output-dir", "in/afile"),
+         "in/afile"),
+    Case("desert-compare-moon-junk", ("desert", "compare-moon", "--moon", "in/junk.fits", "--desert",
+                                      "in/junk.fits", "-o", "out/c.ecsv"), "in/junk.fits"),
     Case("sno-overpasses-missing-tle", ("sno", "overpasses", "--tle", "in/none.tle", "--site", "43.56,1.48",
                                         "--start", "2024-01-01", "--end", "2024-01-02", "-o", "out/o.ecsv"),
          "in/none.tle"),
@@ -346,12 +370,12 @@ def _command_of(case: Case) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("case", NAMED, ids=[c.id for c in NAMED])
-def test_named_bad_input(ws, capsys, case):
+def test_named_bad_input(ws, capsys, request, case):
     command = _command_of(case)
     if command not in COMMANDS:
         pytest.skip(f"etalon {' '.join(command)} is not registered yet")
     if case.id in KNOWN:
-        pytest.xfail(KNOWN[case.id])
+        request.applymarker(pytest.mark.xfail(reason=KNOWN[case.id], strict=False))
     _check(ws, list(case.argv), case.expect, capsys, case.code)
 
 
@@ -359,5 +383,4 @@ def test_the_sweep_covers_every_command():
     """Every registered command is in a generated or a named case."""
     covered = {names for names, _ in GENERATED} | {_command_of(c) for c in NAMED}
     missing = sorted(" ".join(n) for n in COMMANDS if n not in covered)
-    assert missing == [] or all(n.split()[0] in ("venus", "campaign", "desert", "sno") for n in missing), \
-        missing
+    assert missing == []

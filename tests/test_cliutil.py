@@ -105,3 +105,13 @@ def test_common_options():
         p.parse_args(["-o", "f", "--output-dir", "d"])
     with pytest.raises(SystemExit):
         p.parse_args(["-q", "-v", "-o", "f"])
+
+
+def test_replacing_existing_products_is_said_once(files, caplog):
+    with caplog.at_level(logging.WARNING, logger="etalon"):
+        check_outputs([files / "x.fits"], [files / "a.fits"])
+    assert f"{files / 'a.fits'} exists: replaced" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="etalon"):
+        check_outputs([files / "sub" / "a.fits"], [files / "a.fits", files / "x.fit", files / "new.fits"])
+    assert caplog.text.count("replaced") == 1 and "and 1 more exist: replaced" in caplog.text

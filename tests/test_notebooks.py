@@ -62,3 +62,22 @@ def test_notebook_executes(path, tmp_path):
     assert run.status == "ok", f"{path.name} failed: {run.error}\n{run.failing_cell}"
     assert (tmp_path / f"{path.stem}.html").exists()
     assert run.records, f"{path.name} records no headline figure (etalon.report.record)"
+
+
+def test_one_kernel_name_everywhere():
+    """Notebooks, the report runner and ``make`` (venv, lab) use one kernel: "etalon"."""
+    import re
+
+    from etalon.report.runner import KERNEL_NAME
+
+    assert KERNEL_NAME == "etalon"
+    wrong = {}
+    for path in NOTEBOOKS:
+        spec = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("kernelspec", {})
+        if (spec.get("name"), spec.get("display_name")) != ("etalon", "Python (etalon)"):
+            wrong[path.name] = spec.get("name")
+    assert wrong == {}, f"notebooks asking for another kernel: {wrong}"
+    makefile = (NOTEBOOK_DIR.parent / "Makefile").read_text()
+    assert re.search(r'ipykernel install --sys-prefix --name etalon --display-name "Python \(etalon\)"',
+                     makefile)
+    assert re.search(r"^lab: .*\n\t.*jupyter lab --notebook-dir=notebooks", makefile, re.M)

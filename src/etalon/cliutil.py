@@ -225,7 +225,8 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str]],
     """Refuse outputs that are (or resolve to) an input, collide with each other, or cannot be written.
 
     Call it before any work, with every input and every planned output of the
-    command (every product against every input of the batch). When ``inputs``
+    command (every product against every input of the batch). Outputs that
+    already exist are replaced: one warning says so. When ``inputs``
     and ``outputs`` have the same length they are taken as pairs, and a clash
     names the two inputs whose products would share a name.
 
@@ -257,14 +258,18 @@ def check_outputs(inputs: Iterable[str | os.PathLike[str]],
             raise UsageError(f"{out}: output is the input {clash}; refusing to overwrite an input")
         if r in seen:
             if paired:
-                raise UsageError(f"{inputs[seen[r]]} and {inputs[i]} would both write {out}; "
-                                 "refusing to lose a product (rename one input, or process them "
-                                 "into different folders)")
+                raise UsageError(f"{inputs[seen[r]]} and {inputs[i]} would both write {out} (one "
+                                 "product would overwrite the other); rename one input, or "
+                                 "process them into different folders")
             raise UsageError(f"{out}: two products would have this name; use distinct names "
                              "or --output-dir")
         seen[r] = i
     for out in dict.fromkeys(outputs):
         _check_target(out)
+    existing = [o for o in dict.fromkeys(outputs) if Path(o).is_file()]
+    if existing:  # never silently: say which products a rerun replaces
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        log.warning("%s%s exist%s: replaced", existing[0], more, "" if more else "s")
 
 
 def output_dir_or_error(path: str | os.PathLike[str]) -> Path:

@@ -34,7 +34,7 @@ def _is_float(value: Any) -> bool:
 def format_number(value: Any, digits: int = DIGITS) -> str:
     """``value`` with ``digits`` significant digits (integers, text and bools as they are).
 
-    Plain notation from 1e-4 to 1e6, scientific outside; trailing zeros dropped;
+    Plain notation from 1e-4 up to ``10**digits``, scientific outside (``%g``); trailing zeros dropped;
     NaN as ``nan``, infinities as ``inf``/``-inf``; float32 values are rounded
     from their float32 precision first (``0.01``, not ``0.009999999776482582``).
 
@@ -64,17 +64,11 @@ def format_number(value: Any, digits: int = DIGITS) -> str:
         return "inf" if x > 0 else "-inf"
     if x == 0:
         return "0"
-    exponent = math.floor(math.log10(abs(x)))
-    if -4 <= exponent < 6:
-        decimals = max(0, digits - 1 - exponent)
-        text = f"{round(x, decimals):.{decimals}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
-    mantissa, exp = f"{x:.{digits - 1}e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{exp}"
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return f"{mantissa}e{exp}"
+    return "0" if text == "-0" else text
 
 
 def format_quantity(value: Any, uncertainty: Any = None, unit: str = "", digits: int = DIGITS) -> str:
@@ -129,7 +123,8 @@ _STYLE = ("<style>.etalon-table{overflow-x:auto;max-width:100%}"
           ".etalon-table table{border-collapse:collapse;font-size:90%;font-variant-numeric:"
           "tabular-nums}.etalon-table th,.etalon-table td{border-bottom:1px solid #ddd;"
           "padding:.2em .6em;text-align:right;white-space:nowrap}.etalon-table th{background:"
-          "#f4f4f4}.etalon-table td.t{text-align:left}</style>")
+          "#f4f4f4}.etalon-table td.t{text-align:left;white-space:normal;min-width:12em;"
+          "max-width:40em}</style>")
 
 
 def _cell(value: Any, digits: int) -> tuple[str, bool]:

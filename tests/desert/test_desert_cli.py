@@ -89,7 +89,8 @@ def test_normalise_bad_input(tmp_path, capsys, sav_writer, case):
         expect = "not an IDL save file"
     before = name.read_bytes()
     out = tmp_path / "o.ecsv"
-    assert main(["desert", "normalise", str(name), "-o", str(out), "--no-progress"]) == 1
+    # the only input is bad: exit 2 (batch_exit_code); with a good one beside it: 1
+    assert main(["desert", "normalise", str(name), "-o", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert str(name) in err and expect in err
     assert not out.exists() and name.read_bytes() == before

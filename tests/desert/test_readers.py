@@ -259,3 +259,32 @@ def test_sites():
             assert s.south < s.centre_lat < s.north and s.west < s.centre_lon < s.east
     with pytest.raises(KeyError, match="unknown site"):
         site("Sonora")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789.;-e \n", max_size=30), max_size=6))
+def test_fuzz_csv(tmp_path_factory, lines):
+    p = tmp_path_factory.mktemp("csv") / "dimitri_X.csv"
+    p.write_text("DATE;RHO1\n" + "\n".join(lines))
+    try:
+        dy, rho = read_csv_series(p)
+    except EtalonInputError as exc:
+        assert str(p) in str(exc)
+    else:
+        assert dy.shape == rho.shape and dy.size >= 1
+
+
+def test_normalised_table_round_trip(tmp_path):
+    from astropy.table import Table
+
+    from etalon.desert.normalise import normalise_file, read_normalised_table, write_table
+
+    t = normalise_file(DESERT / "dimitri_AATSR_2nd_Reprocessing_Libya4.sav")
+    out = tmp_path / "n.ecsv"
+    write_table(t, out, inputs=["x"], parameters={"a": 1})
+    back = read_normalised_table(out)
+    assert len(back) == len(t) and back.meta["parameters"] == {"a": 1}
+    np.testing.assert_array_equal(back["outlier"], t["outlier"])
+    Table({"time": ["2002-01-01"]}).write(tmp_path / "bad.ecsv", format="ascii.ecsv")
+    with pytest.raises(EtalonInputError, match="no column sensor"):
+        read_normalised_table(tmp_path / "bad.ecsv")

@@ -45,8 +45,9 @@ def test_model_cli(capsys):
     text = capsys.readouterr().out
     values = dict(line.strip().split(": ", 1) for line in text.splitlines() if ": " in line)
     assert float(values["phase_angle_deg"]) == pytest.approx(22.178, abs=5e-4)
-    assert float(values["VIS006"]) == pytest.approx(2.036e-3, rel=1e-3)
-    assert float(values["NIR016"]) == pytest.approx(5.347e-4, rel=1e-3)
+    assert float(values["VIS006"].split()[0]) == pytest.approx(2.036e-3, rel=1e-3)
+    assert float(values["NIR016"].split()[0]) == pytest.approx(5.347e-4, rel=1e-3)
+    assert float(values["VIS006"].split()[2]) == pytest.approx(0.05 * 2.036e-3, rel=0.01)  # ROLO 5 %
 
 
 def test_fits_moon_image_roundtrip_and_measure(tmp_path):
@@ -72,3 +73,48 @@ def test_fits_missing_keyword(tmp_path):
     fits.PrimaryHDU(np.zeros((10, 10))).writeto(p)
     with pytest.raises(EtalonInputError, match="lacks keyword"):
         read_moon_image(p)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--time", "2014-13-45", "--observer", "42164,0,0"], "not an ISO UTC time"),
+    (["--time", "1700-01-01", "--observer", "42164,0,0"], "cannot compute the lunar geometry"),
+    (["--time", "2014-03-18", "--observer", "nan,0,0"], "must be finite"),
+    (["--time", "2014-03-18", "--observer", "1e30,0,0"], "beyond the Moon"),
+    (["--time", "2014-03-18", "--observer", "0,0,0"], "inside the Earth"),
+    (["--time", "2014-03-18", "--observer", "42164,0,0", "--srf", "/no/such.nc"], "does not exist"),
+    (["--time", "2014-03-18", "--observer", "42164,0,0", "--model", "bogus"], "--model bogus"),
+])
+def test_model_cli_bad_input_is_one_line_exit_2(args, message, capsys):
+    assert main(["moon", "model", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len([line for line in err if line.startswith("error:")]) == 1
+    assert message in err[-1]
+
+
+def test_measure_cli_refuses_output_equal_to_input_and_non_finite_threshold(tmp_path, capsys):
+    src = gsics_lunar_files()[0]
+    assert main(["moon", "measure", str(src), "-o", str(src)]) == 2
+    assert "input" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["moon", "measure", str(src), "-o", str(tmp_path / "t.ecsv"), "--threshold", "inf"])
+    assert exc.value.code == 2
+
+
+def test_measure_cli_models_and_jobs(tmp_path):
+    """--model rolo-giro / lime recorded in the rows and the meta; --jobs 2 gives identical rows."""
+    src = str(gsics_lunar_files()[1])
+    tables = {}
+    for model, jobs in (("lime", 1), ("lime", 2), ("rolo-giro", 1)):
+        out = tmp_path / f"{model}{jobs}.ecsv"
+        assert main(["moon", "measure", src, "-o", str(out), "--model", model, "--jobs", str(jobs),
+                     "--no-progress", "--scheduler", "synchronous"]) == 0
+        tables[model, jobs] = Table.read(out, format="ascii.ecsv")
+    lime1, lime2, giro = tables["lime", 1], tables["lime", 2], tables["rolo-giro", 1]
+    assert set(lime1["model"]) == {"LIME LIME_MODEL_COEFS_20251010_V01.nc"}
+    assert lime1.meta["model"] == "LIME LIME_MODEL_COEFS_20251010_V01.nc"
+    assert set(giro["model"]) == {"ROLO-GIRO"}
+    for name in ("irr_obs", "irr_obs_unc", "irr_model", "irr_model_unc", "ratio", "ratio_unc",
+                 "ovrsamp_fa_fit"):
+        np.testing.assert_array_equal(np.asarray(lime1[name]), np.asarray(lime2[name]))
+    ok = np.isfinite(np.asarray(lime1["ratio"], float))
+    assert np.all(np.asarray(lime1["ratio_unc"], float)[ok] > 0)

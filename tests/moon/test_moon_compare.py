@@ -34,6 +34,14 @@ def test_threshold_rows_reproduce_the_operators_and_a_changed_value_does_not(tab
     assert reproduces_operators(tampered) is False
     with pytest.raises(ValueError, match="no 'lime' rows"):
         reproduces_operators(table, "lime")
+    # relative tolerance 1e-6 on irr_obs: 5e-9 is reproduced, 2e-6 is not
+    near = table.copy()
+    sel = np.flatnonzero(near["method"] == "threshold")
+    near["operator_irr_obs"][sel] *= 1 + 5e-9
+    assert reproduces_operators(near) is True
+    near["operator_irr_obs"][sel[0]] *= 1 + 2e-6
+    assert reproduces_operators(near) is False
+    assert reproduces_operators(near, rtol=1e-5) is True
 
 
 def test_compare_methods_on_the_real_file(table):

@@ -106,3 +106,71 @@ def test_damaged_files_raise_clear_errors(tmp_path, cut, flip):
         read_gsics_lunar(bad)
     except EtalonInputError as exc:
         assert str(exc).startswith(str(bad))
+
+
+def _copy_with(tmp_path, name, edit):
+    """A copy of a SEVIRI file with one change made by ``edit(netCDF4.Dataset)``."""
+    import shutil
+
+    import netCDF4
+
+    dst = tmp_path / name
+    shutil.copy(gsics_lunar_files()[0], dst)
+    with netCDF4.Dataset(dst, "a") as ds:
+        edit(ds)
+    return dst
+
+
+def _set_ref(ds, text):
+    n = len(ds.dimensions[ds["sat_pos_ref"].dimensions[0]])
+    ds["sat_pos_ref"][:] = np.array(list(text.ljust(n)[:n]), dtype="S1")
+
+
+@pytest.mark.parametrize("name,edit,message", [
+    ("frame.nc", lambda ds: _set_ref(ds, "ITFR93"), "sat_pos_ref 'ITFR93' is not a known frame"),
+    ("centre.nc", lambda ds: ds["sat_pos"].__setitem__(slice(None), [0.0, 0.0, 0.0]),
+     "from the Earth's centre"),
+    ("nanpos.nc", lambda ds: ds["sat_pos"].__setitem__(0, np.nan), "sat_pos must be 3 finite"),
+])
+def test_bad_observer_is_refused_naming_the_file(tmp_path, name, edit, message):
+    path = _copy_with(tmp_path, name, edit)
+    with pytest.raises(EtalonInputError, match=name) as exc:
+        read_gsics_lunar(path)
+    assert message in str(exc.value)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.75])
+def test_non_positive_oversampling_factor_is_refused(tmp_path, value):
+    path = _copy_with(tmp_path, "ovr.nc", lambda ds: ds["ovrsamp_fa"].__setitem__(0, value))
+    with pytest.raises(EtalonInputError, match="oversampling factor must be > 0"):
+        measure_file(path)
+
+
+def test_damaged_global_attributes_give_an_input_error(tmp_path, monkeypatch):
+    import netCDF4
+
+    def broken(self, name):
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(netCDF4.Dataset, "getncattr", broken)
+    with pytest.raises(EtalonInputError, match="damaged global attributes"):
+        read_gsics_lunar(gsics_lunar_files()[0])
+
+
+def test_writer_keeps_the_reader_compatible_and_carries_the_optional_variables(tmp_path):
+    """12 channels B1..B12 with gain and read noise: written, read back, measured with VENuS SRFs."""
+    from etalon.moon.gsics import GsicsChannel, GsicsLunarObservation
+
+    src = read_gsics_lunar(gsics_lunar_files()[1])
+    vis = src.channel("VIS006")
+    chans = [GsicsChannel(f"B{i}", True, dict(vis.values, gain=8.0, read_noise=15.0),
+                          vis.dc_imagette, vis.rad_imagette) for i in range(1, 13)]
+    obs = GsicsLunarObservation(None, src.time, src.sat_pos_km, src.sat_pos_ref, chans)
+    path = write_gsics_lunar(tmp_path / "venus12.nc", obs)
+    back = read_gsics_lunar(path)
+    assert [c.name for c in back.channels] == [f"B{i}" for i in range(1, 13)]
+    assert back.channels[3].values["gain"] == 8.0 and back.channels[3].values["read_noise"] == 15.0
+    rows = measure_file(path, method="threshold", model="rolo")
+    assert [r["channel"] for r in rows] == [f"B{i}" for i in range(1, 13)]
+    assert all(np.isfinite(r["irr_model"]) for r in rows)        # matched to the VENuS SRFs
+    assert all(not r["flags"] & 64 for r in rows)                 # gain known: shot noise in

@@ -137,7 +137,7 @@ def test_file_without_wavelength_variable_takes_the_cimel_wavelengths(tmp_path):
         m = read_lime_coefficients(path)
     np.testing.assert_array_equal(m.wavelength_um * 1000, WLENS)
     np.testing.assert_allclose(m.reflectance(**GEOMETRY), ELREF_CHECK, rtol=1e-13)
-    with pytest.raises(EtalonInputError, match="nowl5.nc.*5 columns"):
+    with pytest.raises(EtalonInputError, match=r"nowl5\.nc.*5 columns"):
         read_lime_coefficients(_write_lime(tmp_path / "nowl5.nc", COEFFS_ATBD[:, :5], {},
                                            wavelength=False))
 
@@ -218,7 +218,8 @@ def test_giro_smoothing_removes_the_rolo_band_scatter():
     geo = (30.0, 2.0, -3.0, 20.0)
     a = raw.reflectance(*geo)
     smooth = interpolation_matrix(giro, raw.wavelength_um) @ a
-    i665, i1634 = int(np.argmin(abs(raw.wavelength_um - 0.665))), int(np.argmin(abs(raw.wavelength_um - 1.634)))
+    i665 = int(np.argmin(abs(raw.wavelength_um - 0.665)))
+    i1634 = int(np.argmin(abs(raw.wavelength_um - 1.634)))
     assert a[i665] / smooth[i665] - 1 == pytest.approx(0.073, abs=0.01)   # raw 7 % high at 665 nm
     assert a[i1634] / smooth[i1634] - 1 == pytest.approx(-0.042, abs=0.01)  # 4 % low at 1634 nm
     sev = read_srf(data_path("gsics_lunar", "W_XX-EUMETSAT-Darmstadt_VIS+IR+SRF_MSG3+SEVIRI_C_EUMG.nc"))

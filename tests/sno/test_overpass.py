@@ -78,8 +78,8 @@ def test_passes_match_skyfield(case, sky):
         y0, y1, y2 = dist[rows, k - 1], dist[rows, k], dist[rows, k + 1]
         t_sf = np.asarray(mine["t"]) + off[k] + 0.1 * 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)
         dt = t_sf - np.asarray(mine["t"])
-        alt, az, _ = (sat - topo).at(_sf_time(ts, t_sf)).altaz()
-        alt0, az0, _ = (sat - topo).at(_sf_time(ts, mine["t"])).altaz()
+        alt, _, _ = (sat - topo).at(_sf_time(ts, t_sf)).altaz()
+        _, az0, _ = (sat - topo).at(_sf_time(ts, mine["t"])).altaz()
         dvza = (90.0 - alt.degrees) - np.asarray(mine["vza"])
         assert np.all(np.abs(dt) < 1.0), dt
         assert np.all(np.abs(dvza) < 0.01), dvza
@@ -102,7 +102,7 @@ def test_passes_match_skyfield(case, sky):
 
 
 def test_refined_passes_are_superset_of_a_1s_scan(case):
-    tle, start, _, passes = case
+    tle, start, _, _ = case
     end = start + 3 * 86400
     ref = find_overpasses(from_tle(tle), SITES, start, end, max_vza_deg=MAX_VZA)
     scan = scan_overpasses(from_tle(tle), SITES, start, end, max_vza_deg=MAX_VZA, step_s=1.0)

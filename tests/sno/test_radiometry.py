@@ -28,7 +28,7 @@ def setup():
 
 
 def test_sbaf_of_a_band_with_itself_is_one(setup):
-    va, sa, spec, _ = setup
+    _, sa, spec, _ = setup
     s = band_sbafs(*spec, sa, sa, [("B4", "B4")], n_draws=20)
     assert s[("B4", "B4")].value == pytest.approx(1.0, abs=1e-12)
     assert s[("B4", "B4")].unc == pytest.approx(0.0, abs=1e-12)
@@ -54,7 +54,7 @@ def test_ratio_arithmetic_exact():
 
 def test_bad_tables_name_the_source():
     m = Table({"match_id": ["a"], "band_a": ["X"]})
-    with pytest.raises(EtalonInputError, match="m.ecsv: matched-acquisition table lacks columns"):
+    with pytest.raises(EtalonInputError, match=r"m\.ecsv: matched-acquisition table lacks columns"):
         compare_matched(m, {}, source="m.ecsv")
     m = Table(rows=[("M1", "X", "Z", 0.3, 0.1, 0.2, 0.1)], names=(
         "match_id", "band_a", "band_b", "rho_a", "rho_a_unc", "rho_b", "rho_b_unc"))

@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 from astropy.table import Table
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etalon.cli import main
 
@@ -15,7 +17,7 @@ L2 = "2 40697  98.5704  48.9920 0001011  93.0957 267.0342 14.30811188493363"
 SITES = ["28.55,23.39", "43.56,4.86", "-23.6,15.12"]
 
 
-def _overpasses(tle, out, start="2024-12-01", end="2024-12-04", sites=SITES, extra=()):
+def _overpasses(tle, out, start="2024-12-01", end="2024-12-03", sites=SITES, extra=()):
     argv = ["sno", "overpasses", "--tle", str(tle), "--start", start, "--end", end,
             "--max-vza", "40", "-o", str(out), *extra]
     for s in sites:
@@ -192,7 +194,10 @@ def test_compare_batch_with_a_failing_file(tmp_path, capsys):
     bad = tmp_path / "matches_bad.ecsv"
     bad.write_text("not a table\n")
     outdir = tmp_path / "cmp"
-    assert main(["sno", "compare", str(good), str(bad), "--output-dir", str(outdir)]) == 1
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\nname = "sno"\n[compare]\nn_draws = 30\n')
+    assert main(["sno", "compare", str(good), str(bad), "--config", str(cfg),
+                 "--output-dir", str(outdir)]) == 1
     err = capsys.readouterr().err
     assert "matches_bad.ecsv" in err
     s = Table.read(outdir / "sno_band_summary.ecsv", format="ascii.ecsv")
@@ -212,3 +217,32 @@ def test_sample_config_is_valid():
     cfg = load_config(str(files("etalon.sno") / "sample_config.toml"))
     assert [s.name for s in cfg.satellites] == ["SENTINEL-2B", "SENTINEL-2A", "VENUS"]
     assert cfg.crossing["enabled"] and cfg.compare["band_pairs"][0] == ("B3", "B2")
+
+
+def test_per_satellite_vza_limit(tmp_path, tle_path, capsys):
+    cfg = _config(tmp_path, tle_path, **{'tle = "s2.tle"': 'tle = "s2.tle"\nmax_vza_deg = 11.5'})
+    assert main(["sno", "predict", str(cfg)]) == 0
+    over = Table.read(next((tmp_path / "products").glob("t_overpasses_*.ecsv")), format="ascii.ecsv")
+    s2 = over[over["satellite"] == "SENTINEL-2A"]
+    assert len(s2) and (s2["vza"] <= 11.5).all()
+    assert (over[over["satellite"] == "VENUS"]["vza"] <= 30).all()
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(st.sampled_from(["run", "satellites", "sites", "overpass", "crossing", "x"]),
+                       st.one_of(st.integers(), st.text(max_size=5), st.booleans(),
+                                 st.dictionaries(st.text(max_size=8), st.one_of(
+                                     st.integers(), st.floats(allow_nan=True), st.text(max_size=5)),
+                                     max_size=3),
+                                 st.lists(st.dictionaries(st.sampled_from(
+                                     ["name", "lat", "lon", "tle", "venus_phase", "bad"]),
+                                     st.one_of(st.floats(allow_nan=True), st.text(max_size=5))),
+                                     max_size=2)), max_size=4))
+def test_config_fuzz_only_usage_errors(data):
+    from etalon.cliutil import UsageError
+    from etalon.sno.config import parse_config
+
+    try:
+        parse_config(data, "fuzz.toml")
+    except UsageError as exc:
+        assert str(exc).startswith("fuzz.toml: ")

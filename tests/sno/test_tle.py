@@ -41,7 +41,7 @@ def test_corrupt_and_truncated_lines(tmp_path):
     with pytest.raises(EtalonInputError, match=r"c\.tle: line 3: TLE line 2 has 40 characters"):
         read_tle(p)
     p.write_text("SENTINEL-2A\n" + L1 + "\n" + L2.replace("2 40697", "2 40698") + "\n")
-    with pytest.raises(EtalonInputError, match="line 3: bad checksum|catalogue numbers differ"):
+    with pytest.raises(EtalonInputError, match=r"line 3: bad checksum|catalogue numbers differ"):
         read_tle(p)
     p.write_text("SENTINEL-2A\nSENTINEL-2B\n" + L1 + "\n")
     with pytest.raises(EtalonInputError, match="line 2: two name lines"):

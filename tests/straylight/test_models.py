@@ -95,10 +95,10 @@ def test_parameters_round_trip_and_bad_files(tmp_path):
     text = path.read_text()
     bad = tmp_path / "bad.ecsv"
     bad.write_text(text.replace("CT2 B1 B2", "CT3 B1 B2"))
-    with pytest.raises(EtalonInputError, match="bad.ecsv.*row 3.*CT1 or CT2"):
+    with pytest.raises(EtalonInputError, match=r"bad\.ecsv.*row 3.*CT1 or CT2"):
         read_parameters(bad)
     bad.write_text(text.replace("CT2 B1 B2", "CT2 B1 B13"))
-    with pytest.raises(EtalonInputError, match="row 3.*B13"):
+    with pytest.raises(EtalonInputError, match=r"row 3.*B13"):
         read_parameters(bad)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,7 +39,8 @@ def test_real_header_93_gipp_with_versions_and_validity(header):
     for nat in ("DARKCU", "RELSEN", "STRLGT", "VIEDIR", "POLART", "OUTORD"):
         assert sorted(int(g.band[1:]) for g in header.gipp_of(nat)) == list(range(1, 13))
     (phg,) = header.gipp_of("PHGAIN")
-    assert (phg.version, phg.validity_start, phg.validity_stop, phg.band) == (7, "2017-08-01", "9999-12-31", None)
+    assert (phg.version, phg.validity_start, phg.validity_stop, phg.band) == (
+        7, "2017-08-01", "9999-12-31", None)
     (dk3,) = header.gipp_of("DARKCU", "B03")
     assert (dk3.version, dk3.validity_start, dk3.band, dk3.code) == (8, "2017-10-21", "B3", "111101")
     assert header.gipp_of("CLOUDD")[0].version == 6

@@ -38,7 +38,8 @@ def test_oversampling_scales_with_line_period():
     assert f5 / f1 == pytest.approx(ph.line_period_ms(720) / ph.line_period_ms(560), rel=1e-12)
     assert f5 / f1 == pytest.approx(1.3304, abs=1e-3)
     # nadir ground scan: the pitch rate equal to ground speed / altitude gives ~1
-    assert ph.lunar_pitch_rate_for(2.0, 560) == pytest.approx(ph.IFOV_RAD / (2 * ph.line_period_ms(560) * 1e-3))
+    expected = ph.IFOV_RAD / (2 * ph.line_period_ms(560) * 1e-3)
+    assert ph.lunar_pitch_rate_for(2.0, 560) == pytest.approx(expected)
     assert ph.oversampling_factor(ph.lunar_pitch_rate_for(2.0, 560), 560) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="pitch rate"):
         ph.oversampling_factor(0.0, 720)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from etalon.campaign.model import BandResult, analyze_band
 from etalon.campaign.series import BandSeries, PORegistry, build_series, read_measurements, read_po
 
-__all__ = ["CampaignResult", "analyze_campaign", "analyze_files"]
+__all__ = ["CampaignResult", "analyze_campaign", "analyze_files", "find_campaign_files"]
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +94,52 @@ def analyze_files(tables: Sequence[str | os.PathLike[str]], po_path: str | os.Pa
     elif "model" in tab.meta:
         lunar = str(tab.meta["model"])
     return analyze_campaign(series, po, inputs=[str(p) for p in tables], lunar_model=lunar, **options)
+
+
+def find_campaign_files(folder: str | os.PathLike[str]) -> tuple[list[str], str, str | None]:
+    """Measurement tables, PO registry and (optional) truth of a campaign folder.
+
+    The folder holds ``*.ecsv`` measurement tables, ``po.ecsv`` (or ``PO.ecsv``) and optionally
+    ``truth.ecsv`` (as written by ``etalon campaign simulate``).
+
+    Raises
+    ------
+    etalon.fileio.EtalonInputError
+        No PO registry or no measurement table in the folder.
+    """
+    from pathlib import Path
+
+    from etalon.fileio import EtalonInputError
+
+    d = Path(folder)
+    if not d.is_dir():
+        raise EtalonInputError(d, "campaign folder does not exist")
+    po = next((d / n for n in ("po.ecsv", "PO.ecsv") if (d / n).exists()), None)
+    if po is None:
+        raise EtalonInputError(d, "no po.ecsv (PO registry) in the campaign folder")
+    skip = {"po.ecsv", "truth.ecsv", "summary.ecsv", "acceptance.ecsv"}
+    tables = sorted(str(p) for p in d.glob("*.ecsv") if p.name.lower() not in skip)
+    if not tables:
+        raise EtalonInputError(d, "no measurement table (*.ecsv) in the campaign folder")
+    truth = d / "truth.ecsv"
+    return tables, str(po), str(truth) if truth.exists() else None
+
+
+def tables_from_lunar_files(folder: str | os.PathLike[str], output: str | os.PathLike[str]) -> str:
+    """Measure the lunar netCDF files of a simulated campaign folder into one table.
+
+    For a folder written by the VENuS campaign simulator (``VENUS_MOON_*.nc``, ``po.ecsv``):
+    :func:`etalon.moon.measure.measure_files` (Laplace extraction, ROLO) on every ``*.nc``,
+    written to ``output`` (ECSV) for :func:`analyze_files`. Returns ``output``.
+    """
+    from pathlib import Path
+
+    from etalon.fileio import EtalonInputError
+    from etalon.moon.measure import measure_files, write_measurement_table
+
+    files = sorted(str(p) for p in Path(folder).glob("*.nc"))
+    if not files:
+        raise EtalonInputError(folder, "no lunar netCDF file (*.nc) in the campaign folder")
+    table, _ = measure_files(files, progress=False)
+    write_measurement_table(table, output)
+    return str(output)

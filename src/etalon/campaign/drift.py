@@ -111,6 +111,23 @@ class LinearFit:
         return self.chi2 + self.params.size * np.log(n)
 
 
+def _golden(f: Callable[[float], float], a: float, b: float, tol: float) -> float:
+    """Minimum of a unimodal function on [a, b] by golden-section search."""
+    g = (np.sqrt(5) - 1) / 2
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > tol:
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = f(d)
+    return 0.5 * (a + b)
+
+
 def _fit_once(make_X: Callable[[float | None], np.ndarray], y, sigma, kept, tau_mode: bool,
               dX_dtau: Callable[[float, np.ndarray], np.ndarray] | None):
     if not tau_mode:
@@ -118,8 +135,6 @@ def _fit_once(make_X: Callable[[float | None], np.ndarray], y, sigma, kept, tau_
         beta, cov, chi2 = wls(X, y[kept], sigma[kept])
         rank = np.linalg.matrix_rank(X * (1 / sigma[kept])[:, None])
         return beta, cov, chi2, None, rank < X.shape[1]
-    from scipy.optimize import minimize_scalar
-
     def chi2_of(log_tau: float) -> float:
         return wls(make_X(float(np.exp(log_tau)))[kept], y[kept], sigma[kept])[2]
 
@@ -127,8 +142,7 @@ def _fit_once(make_X: Callable[[float | None], np.ndarray], y, sigma, kept, tau_
     vals = np.array([chi2_of(g) for g in grid])
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-    res = minimize_scalar(chi2_of, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
-    tau = float(np.exp(res.x))
+    tau = float(np.exp(_golden(chi2_of, lo, hi, 1e-4)))
     X = make_X(tau)[kept]
     beta, _, chi2 = wls(X, y[kept], sigma[kept])
     J = np.column_stack([X, dX_dtau(tau, beta)[kept]])

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: a PO segment gets a trend of its own with at least this many acquisitions (else a level only)
 MIN_TREND_POINTS = 3
+#: a phase with fewer acquisitions is left out of the fits (flagged invalid, warned)
+MIN_PHASE_POINTS = 3
 
 
 @dataclass
@@ -106,6 +108,7 @@ class BandResult:
     residual: np.ndarray = field(default_factory=lambda: np.array([]))
     outlier: np.ndarray = field(default_factory=lambda: np.array([], bool))
     warnings: list[str] = field(default_factory=list)
+    used: np.ndarray = field(default_factory=lambda: np.array([], bool))
 
     @property
     def reduced_chi2(self) -> float:
@@ -196,13 +199,13 @@ def _iso(t_years: float) -> str:
 
 def _test_runs(design, fit, y, sigma, valid, t, seg, phase, exponential, alpha):
     """Likelihood-ratio test of the runs of rejected acquisitions as steps (:mod:`.changepoints`)."""
-    from scipy.stats import chi2
+    from scipy.special import chdtri
 
     nlin = design.X(fit.tau).shape[1]
     resid = y - design.X(fit.tau) @ fit.params[:nlin]
     best = None
     n_cand = max(int(fit.kept.sum()), 1)
-    thr = float(chi2.isf(alpha / n_cand, 1))
+    thr = float(chdtri(1, alpha / n_cand))
     for c, run in rejected_runs(t, fit.kept, valid, resid, seg, phase):
         pts = fit.kept | run
         base = robust_fit(design.X, y, sigma, pts, tau_mode=exponential, dX_dtau=design.dX_dtau, reject=False)
@@ -259,6 +262,16 @@ def analyze_band(series: BandSeries, po: PORegistry, *, model: str = "auto", geo
     y = np.where(valid, np.log(np.where(valid, series.ratio, 1.0)), 0.0)
     sigma = np.where(valid, series.ratio_unc / np.where(valid, series.ratio, 1.0), 1.0)
     seg = series.po_index
+    # a phase with too few acquisitions cannot carry a level: left out (flagged, warned)
+    for name in sorted(set(series.phase[valid].tolist())):
+        few = valid & (series.phase == name)
+        if few.sum() < MIN_PHASE_POINTS:
+            valid &= ~few
+            notes.append(f"phase {name}: {int(few.sum())} acquisition(s), fewer than {MIN_PHASE_POINTS}: "
+                         "left out of the fits")
+            log.warning("%s: %s", c, notes[-1])
+    if not valid.any():
+        raise ValueError(f"{c}: no usable acquisition")
     seg_ids = sorted(set(seg[valid].tolist()))
     phases_all = phase_order(series.phase[valid], t[valid])
     if geometry is None:
@@ -277,9 +290,11 @@ def analyze_band(series: BandSeries, po: PORegistry, *, model: str = "auto", geo
                      "(assumes the PO steps are the expected ones)")
         log.warning("%s: %s", c, notes[-1])
     design = _Design(t, seg_ids, seg, phase_cols, series.phase, G, [], valid=valid)
-    if np.linalg.matrix_rank(design.X(None)[valid]) < design.X(None).shape[1]:
-        raise ValueError(f"{c}: the joint model is not identifiable (too few acquisitions per PO segment "
-                         "or geometry too narrow)")
+    X0 = design.X(None)[valid]
+    if np.linalg.matrix_rank(X0) < X0.shape[1] or X0.shape[0] <= X0.shape[1]:
+        raise ValueError(f"{c}: the joint model is not identifiable: {X0.shape[0]} usable acquisitions for "
+                         f"{X0.shape[1]} parameters ({len(seg_ids)} PO segments with level and trend, "
+                         f"{len(phase_cols)} phase levels, {G.shape[1]} geometry terms)")
     cp_found: list[tuple[float, float, float]] = []
 
     def choose() -> tuple[str, LinearFit, float, float]:
@@ -421,4 +436,5 @@ def analyze_band(series: BandSeries, po: PORegistry, *, model: str = "auto", geo
         phases, gnames, p[gsl].copy(), gdiag.copy(), cps, drep, drep_u, po.versions[ref_idx],
         ratio_reprocessed=np.where(valid, rep, np.nan), ratio_corrected=np.where(valid, corrected, np.nan),
         model_ratio=np.where(valid, np.exp(model_y), np.nan),
-        residual=np.where(valid, np.exp(y - model_y) - 1.0, np.nan), outlier=outlier, warnings=notes)
+        residual=np.where(valid, np.exp(y - model_y) - 1.0, np.nan), outlier=outlier, warnings=notes,
+        used=valid.copy())

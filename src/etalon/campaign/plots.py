@@ -53,8 +53,13 @@ def plot_ratios(result, bands: Sequence[str] | None = None, ncols: int = 3,
             sel = (s.phase == ph) & ~b.outlier
             ax.errorbar(s.t_years[sel], y[sel], unc[sel], fmt=".", ms=3, lw=0.6,
                         color=PHASE_COLOURS.get(ph, "k"), label=ph)
-        if b.outlier.any():
-            ax.plot(s.t_years[b.outlier], y[b.outlier], "x", color="red", ms=5, label="rejected")
+        good = np.isfinite(y) & ~b.outlier
+        lo, hi = np.nanmin(y[good]), np.nanmax(y[good])
+        pad = 0.25 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+        if b.outlier.any():  # drawn at the axis edge when off scale
+            ax.plot(s.t_years[b.outlier], np.clip(y[b.outlier], lo - 0.9 * pad, hi + 0.9 * pad), "x",
+                    color="red", ms=5, label="rejected (clipped to the axes)")
         if not corrected:
             order = np.argsort(s.t_years)
             for k in np.unique(s.po_index):
@@ -128,16 +133,19 @@ def plot_steps(result, truth=None) -> Figure:
         for v in dict.fromkeys(versions):
             sel = np.array([vv == v for vv in versions])
             ax.errorbar(ex[sel], m[sel], u[sel], fmt="o", ms=4, capsize=2, label=f"update to {v}")
-            ax2.errorbar(np.flatnonzero(sel), (m - ex)[sel], u[sel], fmt="o", ms=4, capsize=2, label=v)
+            ax2.errorbar(np.flatnonzero(sel), (m - ex)[sel], u[sel], fmt="o", ms=4, capsize=2,
+                         label=f"update to {v}")
         lim = [min(ex.min(), m.min()) - 0.2, max(ex.max(), m.max()) + 0.2]
         ax.plot(lim, lim, "k-", lw=0.6, label="measured = expected")
-        ax2.set_xticks(range(len(rows)), [f"{r[0]}\n{r[1]}" for r in rows], fontsize=6, rotation=90)
+        ax2.set_xticks(range(len(rows)), [r[0] for r in rows], fontsize=7, rotation=90)
+        ax2.legend(fontsize=7, ncol=3)
     ax.set_xlabel("expected step from the gains (%)")
     ax.set_ylabel("measured step (%)")
     ax.set_title("PO steps: measured vs expected")
     ax.legend(fontsize=8)
     ax2.axhline(0, color="k", lw=0.6)
     ax2.set_ylabel("measured - expected (%)")
+    ax2.set_xlabel("band")
     ax2.set_title("What the updates did that the gains do not say")
     return fig
 

@@ -81,7 +81,7 @@ def to_dataset(result):
         obs["po_index"].append(s.po_index.astype(np.int32))
         obs["phase_index"].append(np.array([phase_names.index(p) if p in phase_names else -1
                                             for p in s.phase], dtype=np.int32))
-        obs["valid"].append(s.valid.astype(np.int8))
+        obs["valid"].append((b.used if b.used.size else s.valid).astype(np.int8))
         obs["outlier"].append(b.outlier.astype(np.int8))
         obs["ratio_reprocessed"].append(b.ratio_reprocessed)
         obs["ratio_corrected"].append(b.ratio_corrected)
@@ -167,7 +167,7 @@ def to_dataset(result):
                      {"long_name": "index of the PO version in force (dimension segment)"}),
         "phase_index": ("obs", obs["phase_index"],
                         {"long_name": "index of the orbit phase (dimension phase)"}),
-        "valid": ("obs", obs["valid"], {"long_name": "input row usable",
+        "valid": ("obs", obs["valid"], {"long_name": "row used in the fits",
                                         "flag_values": np.array([0, 1], np.int8),
                                         "flag_meanings": "invalid_input valid"}),
         "outlier": ("obs", obs["outlier"], {"long_name": "rejected by the robust fit",

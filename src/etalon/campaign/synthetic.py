@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SyntheticCampaign", "simulate_campaign"]
+__all__ = ["SyntheticCampaign", "compare_with_truth", "simulate_campaign"]
 
 VM1_END = "2020-10-31"
 VM5_START = "2022-03-01"
@@ -272,3 +272,35 @@ def simulate_campaign(seed: int = 0, bands: Sequence[str] | None = None, *, star
     tr = Table(rows=truth, names=("channel", "term", "value"))
     tr.meta.update({"seed": seed, "updates": upd})
     return SyntheticCampaign(tab, po, tr, noise)
+
+
+def compare_with_truth(result, truth):
+    """Join a campaign summary with the truth: pulls of every term with an uncertainty.
+
+    Parameters
+    ----------
+    result : CampaignResult or xarray.Dataset
+    truth : astropy.table.Table
+        channel, term, value (:attr:`SyntheticCampaign.truth`).
+
+    Returns
+    -------
+    astropy.table.Table
+        channel, term, value, unc, truth, pull (``(value - truth) / unc``), for the drift, step
+        and phase terms present in both.
+    """
+    from astropy.table import Table
+
+    from etalon.campaign.results import summary_table
+
+    s = summary_table(result)
+    lookup = {(str(c), str(t)): float(v) for c, t, v in zip(truth["channel"], truth["term"], truth["value"],
+                                                             strict=True)}
+    rows = []
+    for c, t, v, u in zip(s["channel"], s["term"], s["value"], s["unc"], strict=True):
+        key = (str(c), str(t))
+        if key in lookup and u > 0:
+            pull = (float(v) - lookup[key]) / float(u)
+            rows.append((key[0], key[1], float(v), float(u), lookup[key], pull))
+    return Table(rows=rows or None, names=("channel", "term", "value", "unc", "truth", "pull"),
+                 dtype=(str, str, float, float, float, float))

@@ -15,6 +15,14 @@ A pixel is a spike when
    the 16-pixel outer ring. A point source (MRI PSF ~1.7 pixel FWHM) lifts its
    neighbours, a cosmic ray does not.
 
+3. it is not consistent with the PSF: with a plane fitted to the 16-pixel outer
+   ring subtracted, a compact real source blurred by the optics lifts all four
+   edge neighbours by a fair fraction of its centre (0.38 for the MRI's 1.7 pixel
+   FWHM); a cosmic ray lifts none, a track one or two. A candidate whose edge
+   neighbours all stand at least ``psf_fraction`` (0.1) of its excess above the
+   plane is a real source and kept: the archive's persistent nucleus features
+   (57, 56) (331 DN among 157-290, in 5 consecutive frames) and (27, 33) on the limb.
+
 Detected pixels grow along tracks into 8-neighbours standing ``grow_threshold``
 sigma above their second-highest visible neighbour, are replaced by the median
 of their valid neighbours, and the search repeats around them (``iterations``).
@@ -44,7 +52,7 @@ from etalon.ccd.step import (
 )
 from etalon.provenance import add_history
 
-__all__ = ["despike", "detect_spikes", "noise_scale", "replace_pixels"]
+__all__ = ["despike", "detect_spikes", "noise_scale", "psf_consistent", "replace_pixels"]
 
 _RING8 = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)])
 _RING16 = np.array([(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
@@ -150,6 +158,7 @@ def detect_spikes(
     min_neighbours: int = 1,
     tolerance: float = 0.01,
     check_noise: bool = True,
+    psf_fraction: float = 0.1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find spikes; return (mask, cleaned image).
 
@@ -191,6 +200,10 @@ def detect_spikes(
     check_noise : bool
         Scale the variance by :func:`noise_scale` squared when the image is
         noisier than the model says (never below the model).
+    psf_fraction : float
+        A candidate whose four edge neighbours all stand at least this fraction
+        of its excess above the plane of the outer ring is PSF-consistent (a real
+        compact source) and never flagged; 0 switches the rule off.
 
     Returns
     -------
@@ -223,7 +236,8 @@ def detect_spikes(
     for it in range(max(1, iterations)):
         if rows.size == 0:
             break
-        found = _judge(work, var_padded, rows, cols, threshold, contrast, need, tolerance)
+        found = _judge(work, var_padded, rows, cols, threshold, contrast, need, tolerance,
+                       psf_fraction)
         new = np.zeros(shape, bool)
         new[rows[found], cols[found]] = True
         if not new.any():
@@ -260,7 +274,37 @@ def detect_spikes(
     return mask, cleaned
 
 
-def _judge(work, var_padded, rows, cols, threshold, contrast, need, tolerance=0.0):
+_EDGE4 = np.array([(-1, 0), (1, 0), (0, -1), (0, 1)])
+#: design matrix of a plane over the outer ring (1, dy, dx)
+_RING16_PLANE = np.column_stack([np.ones(len(_RING16)), _RING16[:, 0], _RING16[:, 1]])
+
+
+def psf_consistent(work: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                   fraction: float) -> np.ndarray:
+    """True where the 4 edge neighbours all stand >= ``fraction`` of the centre's excess
+    above the plane fitted to the 16-pixel outer ring (NaN-padded ``work``, pad 2)."""
+    ring = _gather(work, rows, cols, _RING16)
+    w = (~np.isnan(ring)).astype(np.float64)
+    v = np.nan_to_num(ring).astype(np.float64)
+    a = _RING16_PLANE
+    normal = np.einsum("ni,ij,ik->njk", w, a, a)
+    rhs = np.einsum("ni,ij,ni->nj", w, a, v)
+    good = w.sum(axis=1) >= 6
+    coef = np.zeros((rows.size, 3))
+    if good.any():
+        coef[good] = np.linalg.solve(normal[good], rhs[good][..., None])[..., 0]
+    centre = work[rows + _PAD, cols + _PAD] - coef[:, 0]
+    edge = _gather(work, rows, cols, _EDGE4)
+    plane = coef[:, :1] + coef[:, 1:2] * _EDGE4[None, :, 0] + coef[:, 2:3] * _EDGE4[None, :, 1]
+    lifted = edge - plane
+    with np.errstate(invalid="ignore"):
+        each = np.where(np.isnan(lifted), True, lifted >= fraction * centre[:, None])
+    n_valid = np.sum(~np.isnan(lifted), axis=1)
+    return good & (centre > 0) & (n_valid >= 3) & each.all(axis=1)
+
+
+def _judge(work, var_padded, rows, cols, threshold, contrast, need, tolerance=0.0,
+           psf_fraction=0.0):
     """Spike test at (rows, cols) on the NaN-padded image ``work``."""
     centre = work[rows + _PAD, cols + _PAD]
     level, noise, count = _level_and_noise(_pair_means_at(work, rows, cols),
@@ -270,6 +314,9 @@ def _judge(work, var_padded, rows, cols, threshold, contrast, need, tolerance=0.
     with np.errstate(invalid="ignore"):
         ok = (count >= need) & (excess > threshold * np.sqrt(noise))
     ok &= np.isfinite(excess)
+    if psf_fraction > 0 and ok.any():
+        idx = np.nonzero(ok)[0]
+        ok[idx] = ~psf_consistent(work, rows[idx], cols[idx], psf_fraction)
     if contrast > 0 and ok.any():
         idx = np.nonzero(ok)[0]
         ring = _gather(work, rows[idx], cols[idx], _RING8)
@@ -328,6 +375,7 @@ def despike(
     iterations: int = 2,
     min_neighbours: int = 1,
     tolerance: float = 0.01,
+    psf_fraction: float = 0.1,
     variance: np.ndarray | None = None,
 ) -> StepOutput:
     """Detect and replace spikes; flag them with bit 8 (etalon's FLAG_DESPIKED).
@@ -345,7 +393,7 @@ def despike(
                                   check_noise=False, threshold=threshold,
                                   contrast=contrast, grow_threshold=grow_threshold,
                                   iterations=iterations, min_neighbours=min_neighbours,
-                                  tolerance=tolerance)
+                                  tolerance=tolerance, psf_fraction=psf_fraction)
     new_flags = (flags | np.where(mask, FLAG_DESPIKED, np.uint8(0))).astype(np.uint8)
     new_var = variance
     if mask.any():
@@ -358,6 +406,7 @@ def despike(
     add_history(hdr, f"etalon ccd despike: {threshold:g} sigma over the highest "
                      f"opposite-neighbour pair mean, "
                      f"contrast {contrast:g}, grow {grow_threshold:g} sigma, tolerance {tolerance:g}, "
+                     f"PSF-consistent sources kept (edge neighbours >= {psf_fraction:g} x excess), "
                      f"noise scale {scale:.3f}, "
                      f"{iterations} "
                      f"iterations; missing/bad pixels excluded; {count} pixels replaced (flag 8)")

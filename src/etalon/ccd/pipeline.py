@@ -99,7 +99,8 @@ STEPS: dict[str, _StepSpec] = {
     "badpixels": _StepSpec("BPIXFL", True, {}, "flag bad pixels (bit 1)"),
     "despike": _StepSpec("DESPIKE", True, {"threshold": 5.0, "contrast": 3.0,
                                            "grow_threshold": 3.0, "iterations": 2,
-                                           "min_neighbours": 1, "tolerance": 0.01},
+                                           "min_neighbours": 1, "tolerance": 0.01,
+                                           "psf_fraction": 0.1},
                          "detect and replace spikes (bit 8)"),
     "clean": _StepSpec("CLEAN", False, {}, "fill small gaps"),
     "denoise": _StepSpec("DENOISE", False, {}, "random gaussian noise removal"),
@@ -390,6 +391,7 @@ class Pipeline:
                 value = ref.load_linearity(path, instrument, **sel)
             else:
                 value = ref.load_radcal(path, instrument, mode=mode, check_selection=True)
+            synthetic = synthetic or _is_synthetic_file(path)
             self._references[key] = (value, synthetic)
             if synthetic and kind not in self._warned:
                 self._warned.add(kind)
@@ -433,6 +435,16 @@ class Pipeline:
             run.do(name)
         result = run.finish()
         return result.to_ccddata() if as_ccd else result
+
+
+def _is_synthetic_file(path) -> bool:
+    """True when a reference file says it is etalon's synthetic set (ORIGIN keyword)."""
+    from astropy.io import fits
+
+    try:
+        return str(fits.getval(path, "ORIGIN", 0)).strip().lower().startswith("etalon synthetic")
+    except (OSError, KeyError):
+        return False
 
 
 def _frame_of(ccd) -> Frame:
@@ -679,7 +691,8 @@ class _Run:
         self.apply(despike(self.data, self.flags, self.header, threshold=float(p["threshold"]),
                            contrast=float(p["contrast"]), grow_threshold=float(p["grow_threshold"]),
                            iterations=int(p["iterations"]), min_neighbours=int(p["min_neighbours"]),
-                           tolerance=float(p["tolerance"]), variance=self.variance))
+                           tolerance=float(p["tolerance"]),
+                           psf_fraction=float(p["psf_fraction"]), variance=self.variance))
         self.record(cfg, "applied", cfg.reason)
 
     def _filter(self) -> str:

@@ -85,7 +85,7 @@ def _normalise(args: argparse.Namespace) -> int:
 
     from astropy.table import vstack
 
-    from etalon.batch import map_files, report_failures
+    from etalon.batch import batch_exit_code, map_files, report_failures
     from etalon.cliutil import UsageError, check_outputs, unique_inputs
     from etalon.desert.normalise import normalise_file, write_table
 
@@ -98,10 +98,10 @@ def _normalise(args: argparse.Namespace) -> int:
     func = functools.partial(normalise_file, sensor=args.sensor, **kw)
     results = map_files(func, files, scheduler="synchronous", progress=not args.no_progress,
                         description="normalise")
-    failed = report_failures(results)
+    report_failures(results)
     tables = [r.value for r in results if r.ok]
     if not tables:
-        return 1
+        return batch_exit_code(results)
     table = vstack(tables, metadata_conflicts="silent") if len(tables) > 1 else tables[0]
     bands_meta: dict = {}
     for t in tables:
@@ -110,7 +110,7 @@ def _normalise(args: argparse.Namespace) -> int:
     write_table(table, args.output, inputs=[r.path for r in results if r.ok],
                 parameters={"sensor": args.sensor, **{k: str(v) for k, v in kw.items()}})
     log.info("%s: %d rows from %d file(s)", args.output, len(table), len(tables))
-    return 1 if failed else 0
+    return batch_exit_code(results)
 
 
 def _crosscal(args: argparse.Namespace) -> int:

@@ -299,7 +299,8 @@ def compare_moon_desert(moon, desert, k: float = 3.0):
     astropy.table.Table
         ``channel``, ``term`` (``phase:<name>`` or ``drift``), ``moon``, ``moon_unc``,
         ``desert``, ``desert_unc``, ``difference``, ``difference_unc``, ``z``, ``consistent``,
-        ``desert_truth``.
+        ``desert_truth``; desert phase terms the Moon summary lacks (phases without lunar
+        acquisitions) are listed in ``meta['desert_terms_without_moon']``.
 
     Raises
     ------
@@ -322,6 +323,7 @@ def compare_moon_desert(moon, desert, k: float = 3.0):
                          f"(Moon: {sorted(set(mch))[:6]}..., desert: {sorted(set(dch))[:6]}...)")
     has_truth = "truth" in desert.colnames
     rows = []
+    unmatched: list[str] = []
     for c in common:
         dsel = dch == c
         msel = mch == c
@@ -333,7 +335,10 @@ def compare_moon_desert(moon, desert, k: float = 3.0):
                                 else np.full(dsel.sum(), np.nan)), strict=True):
             if t.startswith("phase:"):
                 first = u == 0 and v == 0
-                mv, mu = moon_terms.get(t, (0.0, 0.0) if first else (np.nan, np.nan))
+                if t not in moon_terms and not first:
+                    unmatched.append(f"{c} {t}")   # e.g. VM2-VM4: no lunar acquisition
+                    continue
+                mv, mu = moon_terms.get(t, (0.0, 0.0))
                 rows.append((c, t, mv, mu, v, u, tr))
             elif t == "drift:all":
                 drifts = [(vv, uu) for tt, (vv, uu) in moon_terms.items()
@@ -355,6 +360,7 @@ def compare_moon_desert(moon, desert, k: float = 3.0):
     out["z"] = z
     out["consistent"] = np.where(np.isfinite(z), np.abs(z) <= k, out["difference"] == 0)
     out.meta["k"] = k
+    out.meta["desert_terms_without_moon"] = unmatched
     out.meta["drift_rule"] = "Moon drift = inverse-variance mean of its drift:<version> terms"
     return out
 

@@ -393,8 +393,11 @@ def read_csv_series(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
         raise EtalonInputError(p, f"not a text file ({exc})") from None
     if not lines or not lines[0].strip().upper().startswith("DATE;RHO"):
         raise EtalonInputError(p, "not a DIMITRI CSV: first line should be 'DATE;RHO1'")
+    rows = [ln for ln in lines[1:] if ln.strip()]
+    if not rows:
+        raise EtalonInputError(p, "DIMITRI CSV has no DATE;RHO row")
     try:
-        arr = np.loadtxt(lines[1:], delimiter=";", ndmin=2)
+        arr = np.loadtxt(rows, delimiter=";", ndmin=2)
     except ValueError as exc:
         raise EtalonInputError(p, f"non-numeric row in DIMITRI CSV ({exc})") from None
     if arr.shape[0] == 0 or arr.shape[1] < 2:

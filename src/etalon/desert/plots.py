@@ -22,8 +22,10 @@ def plot_raw_vs_normalised(ns, bands, ax=None):
         a.plot(s.decimal_year, s.rho[:, b], ".", ms=2, color="0.6", label="raw")
         a.plot(s.decimal_year[~clear], s.rho[~clear, b], "x", ms=3, color="tab:red",
                label="rejected (cloud, dust)")
+        every = max(1, int(clear.sum()) // 300)   # error bars on at most ~300 points (speed)
         a.errorbar(s.decimal_year[clear], ns.rho_norm[clear, b], ns.rho_norm_unc[clear, b], fmt=".",
-                   ms=2, lw=0.3, color="tab:blue", label="normalised to SZA 30, VZA 0")
+                   ms=2, lw=0.3, color="tab:blue", errorevery=every,
+                   label="normalised to SZA 30, VZA 0" + (f" (error bar every {every})" if every > 1 else ""))
         a.set_ylabel("TOA reflectance")
         a.set_title(f"{s.sensor} {s.version}, band {b} ({s.wavelength_nm[b]:g} nm)", fontsize=9)
     ax[0].legend(fontsize=7, loc="upper right")

@@ -25,8 +25,8 @@ Geometry: the VENuS orbit is sun-synchronous (descending node at ``LTDN_HOURS`` 
 :mod:`etalon.venus.phases`), the site seen from the same orbit at each revisit, so the view
 is fixed within a phase (:data:`VIEW_GEOMETRY`: cross-track ground offset and side, the
 project's assumption: VM1 from the east, VM5 from the west) with the view zenith from the
-phase's altitude; the Sun from the date and the overpass time (astropy ``get_sun`` and the
-sidereal time, :func:`solar_angles`).
+phase's altitude; the Sun from the date and the overpass time (ERFA ephemeris, CIRS and Earth
+rotation angle, :func:`solar_angles`).
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ _ABSORPTION_NM = (761.0, 900.0)
 def solar_angles(time, lat_deg: float, lon_deg: float) -> tuple[np.ndarray, np.ndarray]:
     """Solar zenith and azimuth (from north, clockwise) at a place, deg.
 
-    The Sun's geocentric position from :func:`astropy.coordinates.get_sun` in the CIRS (true
-    equator and CIO of date), the hour angle from the Earth rotation angle (ERFA ``era00``,
-    UT1 taken as UTC: < 0.01 deg); no refraction, no parallax (< 0.003 deg), no polar motion.
+    The Sun's geocentric direction from ERFA (``epv00``: Earth ephemeris, with annual
+    aberration ``ab``) rotated into the CIRS (``c2i06a``: precession-nutation and CIO of date),
+    the hour angle from the Earth rotation angle (``era00``, UT1 taken as UTC: < 0.01 deg); no
+    refraction, no parallax (< 0.003 deg), no polar motion. Within 0.01 deg of astropy's
+    ``get_sun`` -> ``AltAz`` and without reading the IERS tables.
 
     Parameters
     ----------
@@ -68,11 +70,18 @@ def solar_angles(time, lat_deg: float, lon_deg: float) -> tuple[np.ndarray, np.n
         Latitude and east longitude, deg.
     """
     import erfa
-    from astropy.coordinates import CIRS, get_sun
 
     t = time.reshape(-1) if time.ndim else time.reshape(1)
-    sun = get_sun(t).transform_to(CIRS(obstime=t))
-    ra, dec = np.asarray(sun.ra.rad), np.asarray(sun.dec.rad)
+    tt = t.tt
+    pvh, pvb = erfa.epv00(tt.jd1, tt.jd2)
+    sun = -np.asarray(pvh["p"])                       # geocentric Sun, au
+    dist = np.linalg.norm(sun, axis=-1)
+    v = np.asarray(pvb["v"]) * erfa.DAU / erfa.DAYSEC / erfa.CMPS   # Earth velocity / c
+    bm1 = np.sqrt(1.0 - np.sum(v * v, axis=-1))
+    app = erfa.ab(sun / dist[:, None], v, dist, bm1)  # apparent (aberrated) direction, GCRS
+    cirs = np.einsum("nij,nj->ni", erfa.c2i06a(tt.jd1, tt.jd2), app)
+    ra = np.arctan2(cirs[:, 1], cirs[:, 0])
+    dec = np.arcsin(np.clip(cirs[:, 2], -1.0, 1.0))
     era = erfa.era00(t.utc.jd1, t.utc.jd2)
     ha = era + math.radians(lon_deg) - ra
     lat = math.radians(lat_deg)
@@ -373,14 +382,16 @@ def simulate_coupled_campaign(seed: int = 0, *, desert_step_days: float = 8.0,
     phm = phases_at(tm)
     tym = ty_of(tm)
     pa = rng.uniform(10, 80, len(tm)) * rng.choice([-1.0, 1.0], len(tm))
-    rows = []
+    cols: dict[str, list] = {k: [] for k in ("time", "channel", "ratio", "ratio_unc", "phase_angle",
+                                             "phase")}
     for b in names:
         ratio = (gain_true(b, tym, phm) / in_force(b, tym) * np.where(phm == "VM5", 1 + m[b], 1.0)
                  * (1 + moon_noise * rng.standard_normal(len(tm))))
-        for k in range(len(tm)):
-            rows.append((iso[k], b, float(ratio[k]), float(moon_noise * ratio[k]), float(pa[k]),
-                         str(phm[k])))
-    moon = Table(rows=rows, names=("time", "channel", "ratio", "ratio_unc", "phase_angle", "phase"))
+        for k, v in (("time", np.asarray(iso)), ("channel", np.full(len(tm), b)), ("ratio", ratio),
+                     ("ratio_unc", moon_noise * ratio), ("phase_angle", pa),
+                     ("phase", np.asarray(phm, dtype=str))):
+            cols[k].append(v)
+    moon = Table({k: np.concatenate(v) for k, v in cols.items()})
     order = np.lexsort((np.asarray(moon["time"], dtype=str), np.asarray(moon["channel"], dtype=str)))
     moon = moon[order]
     moon.meta["model"] = "synthetic (etalon.desert.simulate.simulate_coupled_campaign)"

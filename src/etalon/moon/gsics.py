@@ -106,9 +106,8 @@ class GsicsLunarObservation:
 
     @property
     def frame(self) -> str:
-        """``"ITRF"`` or ``"J2000"``, from ``sat_pos_ref``."""
-        ref = self.sat_pos_ref.upper()
-        return "ITRF" if ref.startswith("ITRF") or ref in ("ECEF", "ITRS") else "J2000"
+        """``"ITRF"`` or ``"J2000"``, from ``sat_pos_ref`` (unknown names are refused on reading)."""
+        return _frame_of(self.sat_pos_ref) or "J2000"
 
 
 def _scalar(v: Any) -> Any:
@@ -146,7 +145,10 @@ def read_gsics_lunar(path: str | os.PathLike[str]) -> GsicsLunarObservation:
                 data = netCDF4.chartostring(np.ma.filled(data, b""))
                 data = np.char.strip(np.asarray(data).astype(str))
             variables[name] = data
-        attributes = {k: ds.getncattr(k) for k in ds.ncattrs()}
+        try:
+            attributes = {k: ds.getncattr(k) for k in ds.ncattrs()}
+        except Exception as exc:  # netCDF4 raises many types on a damaged attribute table
+            raise EtalonInputError(p, f"damaged global attributes ({type(exc).__name__}: {exc})") from exc
     except (KeyError, IndexError, ValueError, RuntimeError) as exc:
         raise EtalonInputError(p, f"cannot read GSICS lunar file ({exc})") from exc
     finally:
@@ -175,8 +177,32 @@ def _observation_from_variables(p: Path | None, variables: dict[str, Any],
         dci, radi = dc[:, :, i], rad[:, :, i]
         present = bool(np.ma.count(dci) > 0) and values.get("pix_solid_ang") is not None
         channels.append(GsicsChannel(name, present, values, dci, radi))
-    return GsicsLunarObservation(p, time, sat_pos, str(np.asarray(variables["sat_pos_ref"])),
-                                 channels, attributes, variables)
+    ref = str(np.asarray(variables["sat_pos_ref"])).strip()
+    if _frame_of(ref) is None:
+        raise EtalonInputError(p, f"sat_pos_ref {ref!r} is not a known frame (use one of "
+                                  f"{', '.join(_FRAMES_ITRF + _FRAMES_INERTIAL)})")
+    if sat_pos.shape != (3,) or not np.all(np.isfinite(sat_pos)):
+        raise EtalonInputError(p, f"sat_pos must be 3 finite values in km, got {sat_pos}")
+    r = float(np.linalg.norm(sat_pos))
+    if r < 6000.0:
+        raise EtalonInputError(p, f"sat_pos is {r:.1f} km from the Earth's centre: not an observer "
+                                  "position (km, geocentric)")
+    return GsicsLunarObservation(p, time, sat_pos, ref, channels, attributes, variables)
+
+
+#: sat_pos_ref values read as Earth-fixed (ITRF) or inertial (J2000/GCRS axes)
+_FRAMES_ITRF = ("ITRF", "ITRF93", "ITRF2000", "ITRF2008", "ITRF2014", "ITRF2020", "ITRS", "ECEF")
+_FRAMES_INERTIAL = ("J2000", "EME2000", "GCRF", "GCRS", "ICRF")
+
+
+def _frame_of(ref: str) -> str | None:
+    """``"ITRF"``, ``"J2000"`` or None (unknown) for a ``sat_pos_ref`` value."""
+    r = ref.strip().upper()
+    if r in _FRAMES_ITRF:
+        return "ITRF"
+    if r in _FRAMES_INERTIAL:
+        return "J2000"
+    return None
 
 
 def write_gsics_lunar(path: str | os.PathLike[str], observation: GsicsLunarObservation,

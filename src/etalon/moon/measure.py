@@ -185,8 +185,8 @@ def read_channels(path: str | os.PathLike[str]) -> list[ChannelData]:
             v = ch.values
             ovr = v.get("ovrsamp_fa")
             if ch.present and ovr is None:
-                log.warning("%s: channel %s has no oversampling factor: taking 1", p, ch.name)
-                ovr = 1.0
+                raise EtalonInputError(p, f"channel {ch.name}: oversampling factor must be > 0, got a "
+                                          "fill value or a value outside the variable's valid range")
             if ch.present and not (np.isfinite(ovr) and ovr > 0):
                 raise EtalonInputError(p, f"channel {ch.name}: oversampling factor must be > 0, got {ovr}")
             out.append(ChannelData(ch.name, counts, rad, None, v.get("pix_solid_ang") or np.nan,
@@ -276,8 +276,9 @@ def _radiance_per_dn(ch: ChannelData) -> float:
     if ch.rad_coef is not None:
         return float(ch.rad_coef)
     ok = np.isfinite(ch.counts) & np.isfinite(ch.radiance)
-    slope = np.polyfit(ch.counts[ok], ch.radiance[ok], 1)[0]
-    return float(slope)
+    x, y = ch.counts[ok], ch.radiance[ok]
+    dx = x - x.mean()
+    return float(np.dot(dx, y - y.mean()) / np.dot(dx, dx))      # least-squares slope
 
 
 def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float | None = None, *,
@@ -515,6 +516,14 @@ def _srf_registry(srf_path: str | None) -> dict:
     return reg
 
 
+def _venus_name(name: str) -> str:
+    """``"B01"`` / ``"b1"`` -> ``"B1"`` (the bundled VENuS responses' names); others unchanged."""
+    import re
+
+    m = re.fullmatch(r"[Bb]0*(\d{1,2})", str(name).strip())
+    return f"B{int(m.group(1))}" if m else str(name)
+
+
 def _model(name: str):
     from etalon.moon.model import get_model
 
@@ -551,7 +560,7 @@ def add_model(rows: list[dict[str, Any]], channels: list[ChannelData], srf: str 
             continue
         if not 1.55 <= abs(geo.phase_angle_deg) <= 97.0:
             flags |= FLAG_PHASE_RANGE
-        response = reg.get(row["channel"])
+        response = reg.get(row["channel"]) or reg.get(_venus_name(row["channel"]))
         if response is None:
             flags |= FLAG_NO_SRF
         else:

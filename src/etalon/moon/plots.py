@@ -32,6 +32,7 @@ __all__ = [
     "plot_extraction",
     "plot_extractions",
     "plot_integration_region",
+    "plot_model_comparison",
     "plot_ratios",
 ]
 
@@ -68,7 +69,7 @@ def plot_extraction(ch: ChannelData, m: ChannelMeasurement, *, ax: Axes | None =
                     vmin: float | None = None) -> Figure:
     """One channel with its extracted disk drawn over the counts.
 
-    Limb points (red dots), the fitted circle (cyan, the measured radius), the
+    Limb points (red dots), the fitted circle or ellipse (cyan), the
     lit-plus-terminator mask (magenta contour) and the integration radius
     (radius + ``integration_margin``, dashed yellow).
 
@@ -97,15 +98,22 @@ def plot_extraction(ch: ChannelData, m: ChannelMeasurement, *, ax: Axes | None =
         ax = plt.figure(figsize=(4, 4)).subplots()
     _show_counts(ax, ch, vmin)
     d = m.disk
-    ax.plot(d.centre_x + d.radius * np.cos(_CIRCLE), d.centre_y + d.radius * np.sin(_CIRCLE),
-            "c-", lw=0.8)
-    outer = d.radius + m.row["integration_margin"]
-    ax.plot(d.centre_x + outer * np.cos(_CIRCLE), d.centre_y + outer * np.sin(_CIRCLE),
-            "y--", lw=0.8)
+    cx, cy, a, b, ang = d.ellipse()
+    ax.plot(*_ellipse_xy((cx, cy, a, b, ang)), "c-", lw=0.8)
+    margin = m.row["integration_margin"]
+    ax.plot(*_ellipse_xy((cx, cy, a + margin, b + margin, ang)), "y--", lw=0.8)
     ax.plot(d.limb_x, d.limb_y, "r.", ms=1.5)
     ax.contour(d.moon_mask, levels=[0.5], colors="m", linewidths=0.6)
     ax.set_title(_label(ch), fontsize=9)
     return ax.figure
+
+
+def _ellipse_xy(e: tuple[float, float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Points of the ellipse (cx, cy, a, b, angle_deg) for plotting, pixels."""
+    cx, cy, a, b, ang = e
+    c, s = math.cos(math.radians(ang)), math.sin(math.radians(ang))
+    u, v = a * np.cos(_CIRCLE), b * np.sin(_CIRCLE)
+    return cx + u * c - v * s, cy + u * s + v * c
 
 
 def plot_extractions(measured: Sequence[Measured], ncols: int = 3, *,
@@ -191,8 +199,9 @@ def plot_ratios(table: Table, channels: Sequence[str] | None = None, *,
     Parameters
     ----------
     table : astropy.table.Table
-        Measurement rows with ``channel``, ``phase_angle`` (deg) and ``ratio``
-        (e.g. the Laplace rows of :func:`etalon.moon.measure.rows_to_table`).
+        Measurement rows with ``channel``, ``phase_angle`` (deg) and ``ratio``, and
+        ``ratio_unc`` (k=1) for error bars when present (e.g. the Laplace rows of
+        :func:`etalon.moon.measure.rows_to_table`).
     channels : sequence of str, optional
         Channels to draw, in legend order (default: those of the table, in
         order of appearance).
@@ -210,13 +219,58 @@ def plot_ratios(table: Table, channels: Sequence[str] | None = None, *,
     markers = "osd^v<>ph*"
     for i, name in enumerate(channels):
         sel = table[table["channel"] == name]
-        ax.plot(np.abs(np.asarray(sel["phase_angle"], dtype=float)),
-                np.asarray(sel["ratio"], dtype=float), markers[i % len(markers)], label=name)
+        x = np.abs(np.asarray(sel["phase_angle"], dtype=float))
+        y = np.asarray(sel["ratio"], dtype=float)
+        if "ratio_unc" in sel.colnames:
+            ax.errorbar(x, y, yerr=np.asarray(sel["ratio_unc"], dtype=float),
+                        fmt=markers[i % len(markers)], capsize=3, label=name)
+        else:
+            ax.plot(x, y, markers[i % len(markers)], label=name)
     ax.axhline(1, color="k", lw=0.5)
     ax.set_xlabel("|phase angle| (deg)")
-    ax.set_ylabel("observed / ROLO")
+    models = sorted({str(m) for m in table["model"]}) if "model" in table.colnames else []
+    ax.set_ylabel(f"observed / {models[0] if len(models) == 1 else 'model'}")
     ax.legend()
     return ax.figure
+
+
+def plot_model_comparison(tables: dict[str, Table], channels: Sequence[str], *,
+                          fig: Figure | None = None) -> Figure:
+    """Observed / model ratio per channel for several models side by side, with k=1 error bars.
+
+    Parameters
+    ----------
+    tables : dict
+        Label (e.g. ``"ROLO"``, ``"GIRO-like"``, ``"LIME"``) -> measurement rows with
+        ``channel``, ``time``, ``ratio`` and ``ratio_unc``.
+    channels : sequence of str
+        One panel per channel.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw on (cleared); new by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = fig or plt.figure(figsize=(4 * len(channels), 3.6))
+    fig.clear()
+    axes = fig.subplots(1, len(channels), sharey=True, squeeze=False)[0]
+    n = len(tables)
+    for ax, name in zip(axes, channels, strict=True):
+        for k, (label, t) in enumerate(tables.items()):
+            sel = t[t["channel"] == name]
+            x = np.arange(len(sel)) + (k - (n - 1) / 2) * 0.18
+            ax.errorbar(x, np.asarray(sel["ratio"], float), yerr=np.asarray(sel["ratio_unc"], float),
+                        fmt="osd^v"[k % 5], capsize=3, label=label)
+            ax.set_xticks(np.arange(len(sel)), [str(v)[:10] for v in sel["time"]], rotation=20,
+                          fontsize=8)
+        ax.axhline(1, color="k", lw=0.5)
+        ax.set_title(name)
+        ax.set_xlabel("observation date (UTC)")
+    axes[0].set_ylabel("observed / model irradiance")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def plot_integration_region(ch: ChannelData, m: ChannelMeasurement, *, ax: Axes | None = None,

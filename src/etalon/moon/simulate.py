@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
-__all__ = ["SimulatedMoon", "psf_kernel", "render_moon", "simulate_moon_image"]
+__all__ = ["SimulatedMoon", "psf_kernel", "render_moon", "simulate_moon_image", "write_simulated_acquisition"]
 
 
 @dataclass
@@ -197,3 +197,70 @@ def simulate_moon_image(phase_deg: float = 30.0, *, shape: tuple[int, int] = (25
                          float(rad_coef), float(pix_solid_ang), float(ovrsamp_fa), float(gain),
                          float(read_noise_e), float(phase_deg), outliers, expected,
                          float(stretch_angle_deg))
+
+
+def write_simulated_acquisition(path, time: str = "2014-03-18T14:01:12",
+                                observer_km: tuple[float, float, float] = (7098.0, 0.0, 0.0),
+                                frame: str = "ITRF", channels: tuple[str, ...] | None = None,
+                                radius_px: float = 608.5, ovrsamp_fa: float = 1.2,
+                                stretch_angle_deg: float = 90.0, model: str = "rolo",
+                                rad_coef: float = 0.01, gain: float = 10.0, read_noise_e: float = 20.0,
+                                margin_px: int = 90, supersample: int = 2, seed: int = 0,
+                                position_angle_deg: float = 200.0) -> dict[str, float]:
+    """Write a GSICS-style lunar file of a multi-band pushbroom acquisition with known irradiance.
+
+    Every channel (default the 12 VENuS bands B1..B12) sees the Moon of ``radius_px``
+    pixels across the scan (the pixel solid angle is chosen so that the geometry predicts
+    exactly that), stretched by ``ovrsamp_fa`` along ``stretch_angle_deg``, at the true
+    irradiance of ``model`` for the channel's bundled spectral response, with independent
+    shot and read noise (:func:`simulate_moon_image`). The default is a full-size VENuS-like
+    acquisition: a Moon about 1,217 px across.
+
+    Returns
+    -------
+    dict
+        Channel -> true irradiance, W m-2 um-1.
+    """
+    from astropy.time import Time
+
+    from etalon.moon.geometry import lunar_geometry
+    from etalon.moon.gsics import GsicsChannel, GsicsLunarObservation, write_gsics_lunar
+    from etalon.moon.measure import _srf_registry
+    from etalon.moon.model import MOON_RADIUS_KM, band_irradiance, get_model
+
+    t = Time(time, scale="utc")
+    geo = lunar_geometry(t, observer_km, frame)
+    omega = float((np.arcsin(MOON_RADIUS_KM / geo.obs_moon_km) / radius_px) ** 2)
+    names = channels or tuple(f"B{i}" for i in range(1, 13))
+    reg = _srf_registry(None)
+    refl = get_model(model)
+    t0 = np.radians(stretch_angle_deg)
+    half_along = radius_px * ovrsamp_fa
+    w = int(2 * (abs(half_along * np.cos(t0)) + abs(radius_px * np.sin(t0))) + 2 * margin_px)
+    h = int(2 * (abs(half_along * np.sin(t0)) + abs(radius_px * np.cos(t0))) + 2 * margin_px)
+    truth, chans = {}, []
+    for i, name in enumerate(names):
+        e = band_irradiance(refl, reg[name], geo.phase_angle_deg, geo.sel_obs_lat_deg,
+                            geo.sel_obs_lon_deg, geo.sel_sun_lon_deg, geo.sun_moon_au,
+                            geo.obs_moon_km).irradiance
+        sim = simulate_moon_image(abs(geo.phase_angle_deg), shape=(h, w),
+                                  centre_xy=(w / 2 + 0.31, h / 2 - 0.27), radius=radius_px,
+                                  position_angle_deg=position_angle_deg, irradiance=e,
+                                  pix_solid_ang=omega, ovrsamp_fa=ovrsamp_fa,
+                                  stretch_angle_deg=stretch_angle_deg, rad_coef=rad_coef, gain=gain,
+                                  read_noise_e=read_noise_e, supersample=supersample, seed=seed + i,
+                                  n_hot=4, n_cold=2)
+        truth[name] = float(e)
+        dc = np.ma.masked_array(sim.image.astype(np.int32))
+        rad = np.ma.masked_array((sim.image - sim.background_dn) * rad_coef)
+        values = {"irr_obs": None, "pix_solid_ang": omega, "ovrsamp_fa": float(ovrsamp_fa),
+                  "dc_obs": None, "dc_obs_offset": float(sim.background_dn), "moon_pix_num": None,
+                  "moon_pix_thld": int(sim.background_dn + 200), "gain": float(gain),
+                  "read_noise": float(read_noise_e)}
+        chans.append(GsicsChannel(name, True, values, dc, rad))
+    obs = GsicsLunarObservation(None, t, np.asarray(observer_km, float), "ITRF93" if frame == "ITRF"
+                                else "J2000", chans, {"title": "simulated multi-band lunar acquisition"})
+    write_gsics_lunar(path, obs, history="etalon.moon.simulate.write_simulated_acquisition",
+                      parameters={"radius_px": radius_px, "ovrsamp_fa": ovrsamp_fa,
+                                  "stretch_angle_deg": stretch_angle_deg, "model": model, "seed": seed})
+    return truth

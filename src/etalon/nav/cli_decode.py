@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "file-name letter M, I, H also accepted): packets of another detector are "
                    "rejected (default: the instrument the packets say)")
     add_common_options(p, output="both", output_required=True, scheduler=True)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, _parser=p)
 
 
 def planned_outputs(raw: list[str], output: str | None, output_dir: str | None) -> list[str]:
@@ -67,15 +67,22 @@ def run(args: argparse.Namespace) -> int:
     from etalon.cliutil import UsageError, check_outputs, unique_inputs
     from etalon.nav.decoder import _normalise_instrument
 
+    usage = getattr(args, "_parser", None)
+
+    def refuse(message: str):
+        if usage is not None:  # argparse's usage line and exit 2
+            usage.error(message)
+        raise UsageError(message)
+
     raw = unique_inputs(args.raw)
     if args.output and len(raw) > 1:
-        raise UsageError(f"-o/--output {args.output} takes a single RAW file ({len(raw)} given); "
-                         "use --output-dir for several")
+        refuse(f"-o/--output {args.output} takes a single RAW file ({len(raw)} given); "
+               "use --output-dir for several")
     if args.instrument:  # a bad name is one usage error, not one failure per file
         try:
             _normalise_instrument(args.instrument)
         except ValueError as exc:
-            raise UsageError(f"--instrument: {exc}") from exc
+            refuse(f"--instrument: {exc}")
     outputs = planned_outputs(raw, args.output, args.output_dir)
     check_outputs(raw, outputs)
     pairs = list(zip(raw, outputs, strict=True))

@@ -39,6 +39,8 @@ calibration's business.
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import os
 import threading
 from dataclasses import asdict, dataclass, field
@@ -53,6 +55,13 @@ from etalon.nav.filename import NavFileName, NavFileNameError, parse_nav_filenam
 
 __all__ = ["SNIP_DTYPE", "DecodeReport", "NavDecodeError", "NavHeader", "NavImage",
            "RejectedPacket", "decode"]
+
+
+log = logging.getLogger(__name__)
+
+#: NavHeader fields carried as floats (NaN or Inf there is reported, never fatal)
+FLOAT_FIELDS = ("pseudo_et", "ra", "dec", "twist", "rate_x", "rate_y", "rate_z", "exposure",
+                "centroid_line_raw", "centroid_pixel_raw")
 
 
 class NavDecodeError(EtalonInputError):
@@ -609,17 +618,22 @@ def _select_packets(data, u8: np.ndarray, label: str | None,
         raise NavDecodeError(label, f"no valid {instrument} packet: {agree.size} consistent "
                              f"{instrument} header(s) (at least {MIN_CONSISTENT_PACKETS} needed) "
                              f"against {n_other} valid packets of {', '.join(others)}")
-    # a packet whose data run over the next agreeing header was cut short
-    a_off = off[agree]
-    lengths = (u8[a_off].astype(np.int64) << 8) | u8[a_off + 1]
-    if fmt.BYTE_ORDER == "<":
-        lengths = (u8[a_off + 1].astype(np.int64) << 8) | u8[a_off]
-    ends = a_off + lengths
-    next_start = np.append(a_off[1:], np.iinfo(np.int64).max)
-    cut = ends > next_start
-    reason[agree[cut]] = 10
-    used_off = a_off[~cut]
-    del a_off, lengths, ends, next_start
+    # a packet whose data run over the next agreeing header was cut short (chunked)
+    used_parts = []
+    for c0 in range(0, agree.size, SCAN_CHUNK):
+        idx = agree[c0:c0 + SCAN_CHUNK]
+        a_off = off[idx]
+        hi, lo = (a_off, a_off + 1) if fmt.BYTE_ORDER == ">" else (a_off + 1, a_off)
+        ends = a_off + ((u8[hi].astype(np.int64) << 8) | u8[lo])
+        nxt = np.empty_like(a_off)
+        nxt[:-1] = a_off[1:]
+        nxt[-1] = off[agree[c0 + SCAN_CHUNK]] if c0 + SCAN_CHUNK < agree.size else \
+            np.iinfo(np.int64).max
+        cut = ends > nxt
+        reason[idx[cut]] = 10
+        used_parts.append(a_off[~cut])
+    del agree, sig, det
+    used_off = np.concatenate(used_parts)
     _, h_used = _gather(u8, used_off, windows)
     used = _validate(h_used, used_off, n_bytes)
     ref = h_used[0].copy()
@@ -627,29 +641,44 @@ def _select_packets(data, u8: np.ndarray, label: str | None,
     # report: what stood where a packet was expected, and valid packets not used
     u_end = used.offset + used.length
     expected = np.setdiff1d(np.union1d([0], u_end), np.append(used.offset, n_bytes))
-    struct_valid = off[np.isin(reason, (8, 9, 10, 11))]
-    k = np.searchsorted(used.offset, struct_valid, side="right") - 1
-    inside = (k >= 0) & (struct_valid < u_end[np.clip(k, 0, None)])
-    extra = struct_valid[~inside]
-    positions = np.union1d(expected, extra)
-    total = int(positions.size)
-    # codes of every position: stored for scanned headers, computed for the expected ones
-    codes = np.zeros(total, np.int64)
-    at = np.searchsorted(off, positions)
-    known = (at < off.size) & (off[np.clip(at, 0, off.size - 1)] == positions) if off.size else \
-        np.zeros(total, bool)
-    codes[known] = reason[at[known]]
-    detail = positions[:MAX_REJECTED_DETAIL].tolist()
+    # structurally valid headers not used and not inside a used packet ("extra"), in chunks:
+    # counted by reason, the first MAX_REJECTED_DETAIL kept for the detailed list
+    extra_first: list[np.ndarray] = []
+    n_first = 0
+    extra_codes = np.zeros(len(REASONS) + 1, np.int64)
+    for c0 in range(0, off.size, SCAN_CHUNK):
+        o = off[c0:c0 + SCAN_CHUNK]
+        rs = reason[c0:c0 + SCAN_CHUNK]
+        sv = (rs == 8) | (rs == 9) | (rs == 10) | (rs == 11)
+        k = np.searchsorted(used.offset, o, side="right") - 1
+        inside = (k >= 0) & (o < u_end[np.clip(k, 0, None)])
+        keep = sv & ~inside
+        extra_codes += np.bincount(rs[keep], minlength=extra_codes.size)
+        if n_first < MAX_REJECTED_DETAIL and keep.any():
+            extra_first.append(o[keep][:MAX_REJECTED_DETAIL - n_first])
+            n_first += extra_first[-1].size
+    extra_first_arr = np.concatenate(extra_first) if extra_first else np.zeros(0, np.int64)
+    # expected positions that are also "extra" (a scanned header there) count once
+    at = np.searchsorted(off, expected)
+    at_c = np.clip(at, 0, max(off.size - 1, 0))
+    scanned = (at < off.size) & (off[at_c] == expected) if off.size else np.zeros(expected.size, bool)
+    rs_e = reason[at_c] if off.size else np.zeros(expected.size, np.uint8)
+    k = np.searchsorted(used.offset, expected, side="right") - 1
+    inside_e = (k >= 0) & (expected < u_end[np.clip(k, 0, None)])
+    in_extra = scanned & np.isin(rs_e, (8, 9, 10, 11)) & ~inside_e
+    only_expected = expected[~in_extra]
+    total = int(only_expected.size + extra_codes.sum())
+    detail = np.union1d(only_expected, extra_first_arr)[:MAX_REJECTED_DETAIL].tolist()
     rejected = _explain(detail, u8, off, reason, ref, next_of=used.offset, windows=windows)
-    for j, r in enumerate(rejected):
-        codes[j] = r.code
-    unknown = np.flatnonzero(~known)
-    unknown = unknown[unknown >= len(detail)]
-    if unknown.size:  # expected positions past the detailed ones (rare): classify them too
-        for r, j in zip(_explain(positions[unknown].tolist(), u8, off, reason, ref,
-                                 next_of=used.offset, windows=windows), unknown, strict=True):
-            codes[j] = r.code
-    uc, cc = np.unique(codes, return_counts=True)
+    codes = extra_codes.copy()
+    explained = {r.offset: r.code for r in rejected}
+    missing_codes = [int(p) for p in only_expected if int(p) not in explained]
+    for r in _explain(missing_codes, u8, off, reason, ref, next_of=used.offset, windows=windows):
+        explained[r.offset] = r.code
+    for p in only_expected.tolist():
+        codes[explained[int(p)]] += 1
+    uc = np.flatnonzero(codes)
+    cc = codes[uc]
     return _Selection(used, ref, rejected, True, total,
                       tuple((int(a), int(b)) for a, b in zip(uc, cc, strict=True)))
 
@@ -701,7 +730,8 @@ def _raise_nothing_valid(data, u8, label, instrument) -> None:
     if n_bytes == 0:
         raise NavDecodeError(label, "empty file: no NAV packet")
     if instrument:
-        raise NavDecodeError(label, f"no valid NAV packet of instrument {instrument} in {n_bytes} bytes")
+        raise NavDecodeError(label, f"no valid {instrument} packet (instrument {instrument} "
+                             f"expected) in {n_bytes} bytes")
     if n_bytes < fmt.HEADER_SIZE:
         first = REASONS[1]
     else:
@@ -732,7 +762,8 @@ def _processing_order(pk: _Packets, snip_id: np.ndarray, n_snips: int) -> tuple[
     # snips whose distinct packet ranges tile the whole rectangle exactly
     # (start, end < 2**21: one int64 key per (snip, start, end))
     key = (snip_id.astype(np.int64) << 42) | (pk.start << 21) | end
-    ranges = np.unique(key)
+    key.sort()
+    ranges = key[np.concatenate(([True], key[1:] != key[:-1]))]
     r_snip, r_len = ranges >> 42, (ranges & 0x1FFFFF) - ((ranges >> 21) & 0x1FFFFF)
     covered = np.bincount(r_snip, weights=r_len, minlength=n_snips)
     area = np.zeros(n_snips, np.int64)
@@ -797,9 +828,11 @@ def _place(u8: np.ndarray, pk: _Packets, instrument: str, image: np.ndarray | No
     count = _SCRATCH.get("count", _NLINES * _NPIXELS, np.uint16).reshape(fmt.FRAME_SHAPE)
     conflict = _SCRATCH.get("conflict", _NLINES * _NPIXELS, bool).reshape(fmt.FRAME_SHAPE)
     if n_snips > SNIP_LOOP_MAX:
-        rows = _place_vectorised(u8, pk, snip_id, n_snips, order, raw, count, conflict)
+        rows, overlapped = _place_vectorised(u8, pk, snip_id, n_snips, order, raw, count,
+                                             conflict)
     else:
-        rows = _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count, conflict)
+        rows, overlapped = _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count,
+                                       conflict)
     first_off = rows["first_offset"]
     lm0, lm1, pm0, pm1 = fmt.raw_rect_to_science(rows["raw_left"], rows["raw_right"],
                                                  rows["raw_top"], rows["raw_bottom"], instrument)
@@ -808,7 +841,7 @@ def _place(u8: np.ndarray, pk: _Packets, instrument: str, image: np.ndarray | No
     table_order = np.argsort(first_off, kind="stable")
     rows = rows[table_order]
     rows["snip"] = np.arange(n_snips)
-    return image, raw, count, conflict, rows
+    return image, raw, count, conflict, rows, overlapped
 
 
 def _snip_rows(pk: _Packets, snip_id: np.ndarray, n_snips: int) -> np.ndarray:
@@ -845,23 +878,42 @@ def _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count, conflic
     rows = _snip_rows(pk, snip_id, n_snips)
     hdr = fmt.HEADER_SIZE
     psize = fmt.PIXEL_DTYPE.itemsize
-    for s in snip_order.tolist():
+    overlapped = False
+    for n_done, s in enumerate(snip_order.tolist()):
         r = rows[s]
         left, right, top, bottom = (int(r["raw_left"]), int(r["raw_right"]), int(r["raw_top"]),
                                     int(r["raw_bottom"]))
         w, h = right - left + 1, bottom - top + 1
         region = raw[top:bottom + 1, left:right + 1]
         rcount = count[top:bottom + 1, left:right + 1]
+        runs = runs_by_snip[s]
         direct = None
-        if w == _NPIXELS and not rcount.any():  # whole rows, nothing there yet: write in place
+        # whole rows, nothing there yet (the first snip: the count buffer is fresh): in place
+        if w == _NPIXELS and (n_done == 0 or not rcount.any()):
             direct = _flat_rows(region)
+        # runs whose raster ranges do not overlap: no reception test needed
+        spans = sorted((int(start[a]), int(start[a]) + (b - a) * int(npix[a])) for a, b in runs)
+        disjoint = all(e0 <= s1 for (_, e0), (s1, _) in itertools.pairwise(spans))
+        if direct is not None and disjoint:
+            cnt = _flat_rows(rcount)
+            for a, b in runs:
+                k, n, ln = b - a, int(npix[a]), int(length[a])
+                first, s0 = int(o[a]), int(start[a])
+                block = u8[first:first + k * ln].reshape(k, ln)[:, hdr:hdr + n * psize]
+                direct[s0:s0 + k * n].reshape(k, n)[...] = block.view(fmt.PIXEL_DTYPE)
+                cnt[s0:s0 + k * n] = 1
+            received = sum(e - b0 for b0, e in spans)
+            rows["n_received"][s] = received
+            rows["complete"][s] = received == w * h
+            continue
         if direct is not None:
             buf, cnt = direct, _flat_rows(rcount)
         else:
             buf = _SCRATCH.get("snip", w * h, np.uint16)
             cnt = _SCRATCH.get("snipcount", w * h, np.uint16)
+        overlapped = overlapped or not disjoint or n_done > 0
         sconf = None
-        for a, b in runs_by_snip[s]:
+        for a, b in runs:
             k, n, ln = b - a, int(npix[a]), int(length[a])
             first, s0 = int(o[a]), int(start[a])
             block = u8[first:first + k * ln].reshape(k, ln)[:, hdr:hdr + n * psize]
@@ -899,7 +951,7 @@ def _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count, conflic
             conflict[top:bottom + 1, left:right + 1] |= sconf.reshape(h, w)
         rows["n_received"][s] = received
         rows["complete"][s] = received == w * h
-    return rows
+    return rows, overlapped
 
 
 def _place_vectorised(u8, pk, snip_id, n_snips, order, raw, count, conflict):
@@ -963,7 +1015,7 @@ def _place_vectorised(u8, pk, snip_id, n_snips, order, raw, count, conflict):
         received += np.bincount(us // (_NLINES * _NPIXELS), minlength=n_snips)
     rows["n_received"] = received
     rows["complete"] = received == rows["n_pixels"]
-    return rows
+    return rows, True
 
 
 def _skipped_ranges(used: _Packets, n_bytes: int) -> tuple[tuple[int, int], ...]:
@@ -1037,22 +1089,31 @@ def decode(source: str | os.PathLike[str] | bytes | bytearray | memoryview | Bin
 
     sel = _select_packets(data, u8, label, inst)
     header = _make_header(sel.header)
+    bad = [f for f in FLOAT_FIELDS if not math.isfinite(getattr(header, f))]
+    if bad:  # the pixels stay good; the FITS header writes these values as undefined
+        text = ("non-finite packet header value(s) " + ", ".join(
+            f"{f} = {getattr(header, f)}" for f in bad) + ": written as undefined (HDRNONFN = T)")
+        warnings.append(text)
+        log.warning("%s: %s", label or "NAV data", text)
     if parsed is not None and parsed.instrument != header.instrument:
         warnings.append(f"file name says {parsed.instrument}, packets say {header.instrument} "
                         "(packets win)")
-    image, raw, count, conflict, snips = _place(u8, sel.used, header.instrument)
+    image, raw, count, conflict, snips, overlapped = _place(u8, sel.used, header.instrument)
     flags = np.empty(fmt.FRAME_SHAPE, np.uint8)
     raw_flags = fmt.science_to_raw_view(flags, header.instrument)
-    missing = raw_flags.view(bool)
-    np.equal(count, 0, out=missing)
+    # missing (count 0) -> 2, written contiguously in science order
+    np.equal(fmt.raw_to_science_view(count, header.instrument), 0, out=flags.view(bool))
     n_missing = int(np.count_nonzero(flags))
-    np.left_shift(flags, 1, out=flags)  # True -> 2 = FLAG_MISSING
-    n_conflict = int(np.count_nonzero(conflict))
-    if n_conflict:
-        raw_flags |= conflict.view(np.uint8) * FLAG_CONFLICT
-    over = _SCRATCH.get("over", count.size, bool).reshape(count.shape)
-    np.greater(count, 1, out=over)
-    n_overlap = int(np.count_nonzero(over))
+    if n_missing:
+        np.left_shift(flags, 1, out=flags)  # True -> 2 = FLAG_MISSING
+    n_conflict = n_overlap = 0
+    if overlapped:  # pixels may have been received twice: count overlaps and conflicts
+        n_conflict = int(np.count_nonzero(conflict))
+        if n_conflict:
+            raw_flags |= conflict.view(np.uint8) * FLAG_CONFLICT
+        over = _SCRATCH.get("over", count.size, bool).reshape(count.shape)
+        np.greater(count, 1, out=over)
+        n_overlap = int(np.count_nonzero(over))
     report = DecodeReport(
         source=label, n_bytes=n_bytes, packets_used=int(sel.used.offset.size),
         rejected=tuple(sel.rejected),

@@ -33,7 +33,8 @@ __all__ = [
     "MAX_PIXELS_PER_PACKET", "MIN_PACKET_LENGTH", "OBSERVATORIES", "PIXEL_DTYPE",
     "SCIENCE_FLIPS", "SNIP_FIELDS", "TARGET_NAMES", "raw_clock_angle_to_science",
     "raw_point_to_science",
-    "raw_rect_to_science", "raw_to_science", "science_to_raw", "science_to_raw_view",
+    "raw_rect_to_science", "raw_to_science", "raw_to_science_view", "science_to_raw",
+    "science_to_raw_view",
 ]
 
 #: byte order of every multi-byte field and of the pixels: ">" big-endian, "<" little-endian
@@ -132,6 +133,12 @@ def raw_to_science(raw: np.ndarray, instrument: str) -> np.ndarray:
     flip_lines, flip_pixels = SCIENCE_FLIPS[instrument]
     view = raw[::-1 if flip_lines else 1, ::-1 if flip_pixels else 1]
     return np.ascontiguousarray(view)
+
+
+def raw_to_science_view(raw: np.ndarray, instrument: str) -> np.ndarray:
+    """The science-orientation VIEW of a raw-frame array (no copy)."""
+    flip_lines, flip_pixels = SCIENCE_FLIPS[instrument]
+    return raw[::-1 if flip_lines else 1, ::-1 if flip_pixels else 1]
 
 
 def science_to_raw_view(science: np.ndarray, instrument: str) -> np.ndarray:

@@ -116,8 +116,8 @@ class SequenceTable:
     ----------
     filters : dict
         ``{(instrument, exposure_id, doy): filter}``; ``doy`` None matches every
-        day; ``instrument`` is NAVHRI, NAVMRI or NAVITS (a row without an
-        instrument is stored once for NAVHRI and once for NAVMRI).
+        day; ``instrument`` is NAVHRI, NAVMRI, NAVITS, or ``""`` for a row without
+        an instrument (HRI and MRI only; a row naming the instrument wins).
     source : str
         File the table was read from.
     """
@@ -128,9 +128,12 @@ class SequenceTable:
     def lookup(self, exposure_id: int, doy: int | None, instrument: str = "NAVMRI") -> str | None:
         """The filter of ``instrument``'s ``exposure_id`` on day ``doy``, or None when absent."""
         inst = str(instrument).strip().upper()
-        if doy is not None and (inst, int(exposure_id), int(doy)) in self.filters:
-            return self.filters[(inst, int(exposure_id), int(doy))]
-        return self.filters.get((inst, int(exposure_id), None))
+        for key_inst in ((inst, "") if inst in FILTER_WHEEL_INSTRUMENTS else (inst,)):
+            if doy is not None and (key_inst, int(exposure_id), int(doy)) in self.filters:
+                return self.filters[(key_inst, int(exposure_id), int(doy))]
+            if (key_inst, int(exposure_id), None) in self.filters:
+                return self.filters[(key_inst, int(exposure_id), None)]
+        return None
 
 
 def load_sequence_table(path: str | os.PathLike[str] | None = None) -> SequenceTable:
@@ -163,12 +166,11 @@ def load_sequence_table(path: str | os.PathLike[str] | None = None) -> SequenceT
         if inst and inst not in known:
             raise EtalonInputError(p, f"data row {n}: instrument must be one of "
                                    f"{', '.join(known)} or empty, got {inst!r}")
-        for key_inst in ((inst,) if inst else FILTER_WHEEL_INSTRUMENTS):
-            key = (key_inst, expid, doy)
-            if filters.get(key, name) != name:
-                raise EtalonInputError(p, f"data row {n}: {key_inst} exposure {expid} day {doy} "
-                                       f"has two filters ({filters[key]} and {name})")
-            filters[key] = name
+        key = (inst, expid, doy)
+        if filters.get(key, name) != name:
+            raise EtalonInputError(p, f"data row {n}: {inst or 'HRI/MRI'} exposure {expid} day "
+                                   f"{doy} has two filters ({filters[key]} and {name})")
+        filters[key] = name
     return SequenceTable(filters=filters, source=str(p))
 
 

@@ -10,21 +10,25 @@ FITS product
 * primary HDU: the image, uint16 stored as BITPIX 16 / BZERO 32768, science
   orientation (as the archive's raw frames);
 * ``FLAGS``: uint8 quality map (2 missing, 4 overlap conflict);
+* ``MASK``: uint8, 1 = do not use (for ``astropy.nddata.CCDData.read``);
 * ``SNIPS``: binary table, one row per snip (raw and science rectangles, 0-based
   inclusive; packets used; pixels received; complete).
 
 Header keywords: MISSION, OBSERVAT, INSTRUME (NAVHRI, NAVMRI, NAVITS), EXPID,
 OBJECT, TARGETID, IMGNUM, IMGTYPE, DETECTOR, COMPRESS, PSEUDOET, BORERA, BOREDEC,
-TWIST, CELESTN, RATEX/Y/Z, EXPSRDRT, CENTLINE/CENTPIX (science, 0-based),
-CENTLRAW/CENTPRAW (raw, 0-based), the FN* keywords of the file name (FNORIG,
+TWIST, CELESTN (science array) and CELESTNR (raw frame), RATEX/Y/Z, EXPSRDRT,
+CENTLINE/CENTPIX (science, 0-based), CENTLRAW/CENTPRAW (raw, 0-based), the FN* keywords
+of the file name (FNORIG,
 FNSTATUS, FNFILEID, FNUNQDSF, FNKIND, FNINSTRM, FNEXPSRD, FNYEAR, FNDOY, FNHOUR,
 FNMINUTE, FNSECOND, FNRECV), the decode report (NBYTES, NPKTUSED, NPKTREJ,
 NBYTSKIP, NOVERLAP, NCONFLCT, NMISSING, NSNIPS, NSNIPCMP, RESYNC, one COMMENT per
-rejected packet) and the provenance stamp (ETALONV, DATE, HISTORY).
+rejected packet), HDRNONFN (NaN/Inf packet values written undefined), BUNIT = DN and
+BUNITARC = DATA NUMBER, and the provenance stamp (ETALONV, DATE, HISTORY).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -110,7 +114,7 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
             parsed, problem = None, str(exc)
     original = Path(original).name if original else None
 
-    hdr = fits.Header()
+    hdr = _FiniteHeader()
     hdr["MISSION"] = ("DEEP IMPACT", "Name of the spacecraft mission")
     hdr["OBSERVAT"] = (fmt.OBSERVATORIES[h.instrument], "observing platform (flyby or impactor)")
     hdr["INSTRUME"] = (h.instrument, "NAV instrument: NAVHRI (HRIV), NAVMRI, NAVITS")
@@ -158,9 +162,27 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
         hdr.add_comment(f"... and {r.packets_rejected - MAX_REJECTED_COMMENTS} more rejected packets")
     for warning in r.warnings:
         hdr.add_comment(f"decode warning: {warning}")
+    hdr["HDRNONFN"] = (bool(hdr.nonfinite), "T: NaN/Inf packet values written undefined")
+    if hdr.nonfinite:
+        hdr.add_comment("undefined (NaN/Inf in the packets): " + ", ".join(hdr.nonfinite))
     stamp_header(hdr, "nav decode", inputs=[original] if original else [],
                  parameters={"instrument": h.instrument})
-    return hdr
+    return fits.Header(hdr.cards)
+
+
+class _FiniteHeader(fits.Header):
+    """A header whose NaN / Inf float values become undefined cards (FITS refuses them)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.nonfinite: list[str] = []
+
+    def __setitem__(self, key, value) -> None:
+        v, comment = (value if isinstance(value, tuple) else (value, None))
+        if isinstance(v, float) and not math.isfinite(v):
+            self.nonfinite.append(str(key))
+            value = (fits.card.UNDEFINED, comment) if comment else fits.card.UNDEFINED
+        super().__setitem__(key, value)
 
 
 def nav_to_frame(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | None = None) -> Frame:

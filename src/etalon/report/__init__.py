@@ -45,8 +45,10 @@ def _escape(text: str) -> str:
 
 
 def format_value(value: Any) -> str:
-    """A recorded value as text: floats to 6 significant digits."""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    """A recorded value as text: floats to 4 significant digits (:func:`etalon.display.format_number`)."""
+    from etalon.display import format_number
+
+    return format_number(value)
 
 
 def _plain(value: Any) -> Any:

@@ -91,12 +91,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.output_legacy and args.output_dir and args.output_legacy != args.output_dir:
         raise UsageError(f"-o {args.output_legacy} and --output-dir {args.output_dir}: give one")
     output_dir = args.output_dir or args.output_legacy or "reports"
+    output_dir_or_error(output_dir)
     try:
         notebooks = find_notebooks(args.notebook_dir or default_notebook_dir(), args.notebooks)
         values, rejected = resolve_parameters(notebooks, [tuple(p) for p in args.parameter])
     except (FileNotFoundError, ValueError, ParameterError) as exc:
         raise UsageError(str(exc)) from exc
-    output_dir_or_error(output_dir)
     folders = {nb.parent.resolve() for nb in notebooks}
     if Path(output_dir).resolve() in folders:
         raise UsageError(f"{output_dir}: the output folder is the notebooks' folder; the executed "

@@ -113,9 +113,12 @@ def predict(config: Config, orbits: dict[str, Orbit], start: float, end: float) 
     op = config.overpass
     passes: dict[str, Table] = {}
     failures = []
+    specs = {sp.name: sp for sp in config.satellites}
     for name, orbit in orbits.items():
+        vza = specs[name].max_vza_deg if name in specs and specs[name].max_vza_deg is not None \
+            else op["max_vza_deg"]
         try:
-            passes[name] = find_overpasses(orbit, config.sites, start, end, op["max_vza_deg"],
+            passes[name] = find_overpasses(orbit, config.sites, start, end, vza,
                                            op["max_sza_deg"], op["coarse_step_s"])
         except RuntimeError as exc:
             failures.append(f"{name}: {exc}")

@@ -3,9 +3,9 @@
 Sections (see ``sample_config.toml`` beside this module and ``docs/sno.md``)::
 
     [run]          name, output_dir, start, end, max_tle_age_days, warn_tle_age_days
-    [[satellites]] name and one source: tle (+ tle_name), venus_phase (+ epoch,
-                   mean_anomaly_deg) or elements = {altitude_km, ltdn_hours, epoch,
-                   mean_anomaly_deg, repeat_days}
+    [[satellites]] name, max_vza_deg (overrides [overpass]) and one source: tle
+                   (+ tle_name), venus_phase (+ epoch, mean_anomaly_deg) or elements =
+                   {altitude_km, ltdn_hours, epoch, mean_anomaly_deg, repeat_days}
     [[sites]]      name, lat, lon, height_km
     [overpass]     max_vza_deg, max_sza_deg, coarse_step_s
     [coincidence]  pairs, max_dt_s, max_vza_deg, max_view_separation_deg, max_delta_sza_deg
@@ -57,6 +57,7 @@ _SATELLITE = {
     "epoch": (str, False, None, None),
     "mean_anomaly_deg": (_NUM, False, 0.0, None),
     "elements": (dict, False, None, None),
+    "max_vza_deg": (_NUM, False, None, lambda v: None if 0 <= v <= 90 else "must be in [0, 90] deg"),
 }
 _SITE = {
     "name": (str, True, None, None),
@@ -108,6 +109,7 @@ class SatelliteSpec:
     epoch: str | None = None
     mean_anomaly_deg: float = 0.0
     elements: dict[str, Any] | None = None
+    max_vza_deg: float | None = None
     key: str = ""
 
 

@@ -33,11 +33,11 @@ from etalon.sno.tle import TLE
 __all__ = [
     "Orbit",
     "SunSynchronousElements",
+    "align_to_site",
     "from_tle",
     "repeat_altitude_km",
     "sun_synchronous",
     "sun_synchronous_inclination_deg",
-    "align_to_site",
     "venus_orbit",
 ]
 

@@ -11,11 +11,11 @@ For a matched pair of bands (target A, reference B) over one scene:
   ``ratio_unc_total`` adds the SBAF uncertainty.
 
 The per-band summary over many coincidences is the inverse-variance weighted mean of the
-ratios (random uncertainties), its statistical uncertainty inflated by the Birge ratio
-``sqrt(chi2 / (n - 1))`` when the scatter exceeds the stated errors, and the SBAF uncertainty
-added in quadrature once (it is common to every coincidence over the same scene spectrum and
-does not average down). The campaign module's statistics (issue 11) were not available when
-this was written: the summary is this simple weighted mean.
+ratios (random uncertainties) by the campaign module's robust weighted least squares
+(:func:`etalon.campaign.drift.robust_fit`, constant model: outliers rejected beyond its robust
+threshold, statistical uncertainty inflated by ``sqrt(chi2 / dof)`` when the scatter exceeds
+the stated errors), and the SBAF uncertainty added in quadrature once (it is common to every
+coincidence over the same scene spectrum and does not average down).
 
 Geometry is assumed matched (the coincidence thresholds): no BRDF normalisation is applied.
 """
@@ -179,20 +179,39 @@ def summarise(comparison):
         m = (ba == a) & (bb == b)
         r = np.asarray(comparison["ratio"], float)[m]
         u = np.asarray(comparison["ratio_unc"], float)[m]
-        w = 1.0 / u**2
-        mean = float(np.sum(w * r) / np.sum(w))
-        stat = float(np.sqrt(1.0 / np.sum(w)))
         n = int(m.sum())
-        birge = float(np.sqrt(np.sum(w * (r - mean) ** 2) / (n - 1))) if n > 1 else 1.0
-        stat_inf = stat * max(1.0, birge)
+        mean, stat_inf, birge, n_out = _weighted_mean(r, u)
         srel = float(np.median(np.asarray(comparison["sbaf_unc"], float)[m]
                                / np.asarray(comparison["sbaf"], float)[m]))
         total = float(np.hypot(stat_inf, mean * srel))
-        rows.append((a, b, n, mean, total, stat_inf, srel, birge,
+        rows.append((a, b, n, mean, total, stat_inf, srel, birge, n_out,
                      float(np.std(r, ddof=1)) if n > 1 else float("nan")))
     return Table(rows=rows, names=("band_a", "band_b", "n", "ratio", "ratio_unc", "ratio_unc_stat",
-                                   "sbaf_rel_unc", "birge_ratio", "rms_scatter"),
-                 dtype=(str, str, int, float, float, float, float, float, float))
+                                   "sbaf_rel_unc", "birge_ratio", "n_outliers", "rms_scatter"),
+                 dtype=(str, str, int, float, float, float, float, float, int, float))
+
+
+def _weighted_mean(r: np.ndarray, u: np.ndarray) -> tuple[float, float, float, int]:
+    """Weighted mean, its Birge-inflated uncertainty, the Birge ratio, outliers rejected.
+
+    Uses the campaign module's robust weighted least squares (``etalon.campaign.drift.
+    robust_fit``: iterative rejection beyond its robust threshold, covariance scaled by
+    ``max(1, chi2/dof)``) with a constant model; plain inverse-variance mean without it.
+    """
+    try:
+        from etalon.campaign.drift import robust_fit
+    except ImportError:  # pragma: no cover - campaign module absent
+        robust_fit = None
+    n = r.size
+    if robust_fit is not None and n > 2:
+        fit = robust_fit(lambda _tau: np.ones((n, 1)), r, u)
+        birge = float(np.sqrt(fit.chi2 / fit.dof)) if fit.dof > 0 else 1.0
+        return float(fit.params[0]), float(np.sqrt(fit.cov[0, 0])), birge, int(fit.n_outliers)
+    w = 1.0 / u**2
+    mean = float(np.sum(w * r) / np.sum(w))
+    stat = float(np.sqrt(1.0 / np.sum(w)))
+    birge = float(np.sqrt(np.sum(w * (r - mean) ** 2) / (n - 1))) if n > 1 else 1.0
+    return mean, stat * max(1.0, birge), birge, 0
 
 
 def correlated_perturbation(wavelength_um: np.ndarray, sigma: np.ndarray, rng: np.random.Generator,

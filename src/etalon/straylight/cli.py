@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="own disk masked and CT1 measured beyond this many disk radii (default 1.1)")
     p.add_argument("--workers", type=int, default=1,
                    help="victim bands of one file fitted in parallel threads (default 1)")
+    p.add_argument("--destripe", action="store_true",
+                   help="remove a per-column offset first (pushbroom dark/equalisation residuals; "
+                   "CT1 fractions then exclude the halo beyond 1.5 disk radii)")
     p.add_argument("--extra-columns", action="store_true",
                    help="add dx_unc, dy_unc, blur_px, blur_unc, snr, threshold, search, refined")
     add_common_options(p, output="file", output_required=True, scheduler=True)
@@ -58,7 +61,8 @@ def _crosstalk(args: argparse.Namespace) -> int:
     else:
         log.warning("no --parameters: every CT2 pair is searched over the whole frame")
     func = functools.partial(quantify_file, prior=prior, search_radius_px=args.search_radius,
-                             alpha=args.alpha, r_factor=args.r_factor, workers=args.workers)
+                             alpha=args.alpha, r_factor=args.r_factor, workers=args.workers,
+                             destripe=args.destripe)
     results = map_files(func, args.files, scheduler=args.scheduler,
                         progress=not args.no_progress, description="crosstalk")
     failed = report_failures(results)
@@ -67,7 +71,8 @@ def _crosstalk(args: argparse.Namespace) -> int:
         table = results_table(ok, extra=args.extra_columns)
         write_results_table(table, args.output, args.files,
                             {"parameters": args.parameters, "search_radius_px": args.search_radius,
-                             "alpha": args.alpha, "r_factor": args.r_factor})
+                             "alpha": args.alpha, "r_factor": args.r_factor,
+                             "destripe": args.destripe})
         n_sig = int(sum(bool(s) for s, t in zip(table["significant"], table["type"], strict=True)
                         if t == "CT2"))
         print(f"{len(table)} row(s) from {len(ok)} file(s), {n_sig} significant CT2 pair(s) "

@@ -2,16 +2,16 @@
 
 Method (per detector unit, per victim band ``v``; see ``docs/straylight.md``):
 
-1. **Disk**: the lunar disk (centre, radius) is fitted once on the sum of the normalised band
-   images (bands are registered) with :func:`etalon.moon.extraction.extract_disk`.
+1. **Disk**: each band's lunar disk (centre, radius, along-track axis ratio) is fitted on the
+   band itself (:func:`find_disk`): bands need not be registered.
 2. **Fitting region**: the victim's pixels beyond ``r_factor`` (1.1) disk radii; its own Moon
-   is masked.
+   is masked, and so are hot/cold pixels (10 sigma from their 3 x 3 median).
 3. **Linear base model** of the victim on that region: a background plane (3 terms) and the
    victim's own CT1 halo, modelled non-parametrically as ``sum_j beta_j (K_j ** D_v)`` with
    ``K_j`` normalised rings (radii doubling from 2 px) and ``D_v`` the victim's own disk
    image: ``beta_j`` is the fraction of the band's flux scattered to distances in ring j.
 4. **CT2 ghost** of each source ``s`` of the unit: ``c_s * T_s(dx, dy, blur)``, the source's
-   disk image (a box of ``1.2 R + 10`` px around the disk, background removed) shifted and
+   disk image (within 1.1 R + 4 px of the centre, background removed) shifted and
    Gaussian-blurred in Fourier space. **Search**: the matched filter (least-squares amplitude
    and its signal-to-noise ratio at every integer displacement, by FFT correlation of the
    victim's residual with the template, own Moon masked) inside a window: around the prior
@@ -32,6 +32,7 @@ Method (per detector unit, per victim band ``v``; see ``docs/straylight.md``):
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -61,11 +62,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Disk:
-    """The registered lunar disk: centre (x column, y row) and radius, pixels."""
+    """A band's lunar disk: centre (x column, y row) and radius along x, pixels.
+
+    ``axis_ratio`` is the semi-axis along y (rows, along track) over the one along x: a
+    pushbroom Moon is stretched along track by the oversampling factor. Distances "in disk
+    radii" are measured on the ellipse: ``hypot(dx, dy / axis_ratio) / radius``.
+    """
 
     centre_x: float
     centre_y: float
     radius: float
+    axis_ratio: float = 1.0
+
+    def distance(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Elliptical distance from the centre, pixels along x: ``hypot(dx, dy / axis_ratio)``."""
+        return np.hypot(x - self.centre_x, (y - self.centre_y) / self.axis_ratio)
 
 
 @dataclass
@@ -120,7 +131,8 @@ class CT2Result:
         The significance threshold of this pair's search (look-elsewhere corrected).
     significant : bool
     search : str
-        ``"prior"`` (window around a given displacement) or ``"global"`` (whole frame).
+        ``"prior"`` (window around a given displacement), ``"global"`` (whole frame) or ``"none"``
+        (the ghost cannot fall mostly in the fitting region: not measured, values NaN).
     refined : bool
         Displacement and blur were fitted (the search peak passed the threshold).
     """
@@ -190,7 +202,7 @@ class Quantification:
 
     Attributes
     ----------
-    disk : Disk
+    disks : dict band -> Disk
     ct1 : dict band -> CT1Result
     ct2 : list of CT2Result
         Every ordered pair inside each detector unit present.
@@ -198,11 +210,16 @@ class Quantification:
     r_factor : float
     """
 
-    disk: Disk
+    disks: dict[str, Disk]
     ct1: dict[str, CT1Result]
     ct2: list[CT2Result]
     fits: dict[str, VictimFit] = field(repr=False)
     r_factor: float = 1.1
+
+    @property
+    def disk(self) -> Disk:
+        """The first band's disk."""
+        return next(iter(self.disks.values()))
 
     def pair(self, source: str, victim: str) -> CT2Result:
         """The CT2 result of one ordered pair."""
@@ -265,57 +282,59 @@ def _robust_bg(a: np.ndarray) -> tuple[float, float]:
     return med, max(mad, 1e-30)
 
 
-def find_disk(images: Mapping[str, np.ndarray], min_snr: float = 20.0) -> Disk:
-    """Fit the registered lunar disk on the sum of the normalised band images.
+def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0) -> Disk:
+    """Fit a band's lunar disk (axis-aligned ellipse: pushbroom stretch along rows).
 
-    The Moon is the largest region above 30 % of the bright-disk level (smoothed 1 px); a
-    circle is fitted (algebraic least squares) to its boundary pixels, iteratively keeping
-    only the points not more than 0.6 px inside the circle: the limb is the outer boundary,
-    the terminator lies inside. About 0.5 px on a 50 px disk from full to quarter Moon.
+    The Moon is the largest region above 30 % of the bright-disk level (smoothed 1 px); an
+    axis-aligned ellipse is fitted (algebraic least squares) to its boundary pixels,
+    iteratively keeping only the points not more than 0.6 px inside it: the limb is the outer
+    boundary, the terminator lies inside. About 0.5 px on a 50 px disk, full to quarter Moon.
 
     Raises
     ------
     ValueError
-        Naming the band when one band has no bright source (smoothed peak below ``min_snr``
-        times its noise), or when no disk is found.
+        Naming the band when it has no bright source (smoothed peak below ``min_snr`` times
+        its noise), or when no disk is found.
     """
     from scipy import ndimage
 
-    total = None
-    for b, im in images.items():
-        a = np.asarray(im, float)
-        bg, noise = _robust_bg(a[::4, ::4].ravel())
-        peak = float(ndimage.uniform_filter(a, 5).max()) - bg
-        if not peak > min_snr * noise:
-            raise ValueError(f"band {b}: no bright source (smoothed peak {peak:.3g} above the "
-                             f"background is below {min_snr:g} x noise {noise:.3g})")
-        norm = (a - bg) / peak
-        total = norm if total is None else total + norm
-    sm = ndimage.gaussian_filter(total, 1.0)
+    a = np.asarray(image, float)
+    bg = float(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))
+    # pixel-to-pixel noise (robust to the Moon filling the frame), and that of a 5 x 5 mean
+    noise = float(1.4826 * np.median(np.abs(np.diff(a, axis=1))) / math.sqrt(2)) + 1e-30
+    sm = ndimage.gaussian_filter(a - bg, 1.0)
+    peak = float(ndimage.uniform_filter(sm, 5).max())
+    if not peak > min_snr * noise / 5.0:
+        raise ValueError(f"band {band}: no bright source (smoothed peak {peak:.3g} above the "
+                         f"background is below {min_snr:g} x the noise {noise / 5:.3g} of a "
+                         "5 x 5 mean)")
     bright = sm[sm > 0.05 * sm.max()]
     mask = sm > 0.3 * np.percentile(bright, 90)
     lab, n = ndimage.label(mask)
-    if n == 0:
-        raise ValueError("no lunar disk found in the summed bands")
     sizes = ndimage.sum(mask, lab, range(1, n + 1))
     mask = ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes)))
     edge = mask & ~ndimage.binary_erosion(mask)
     y, x = (v.astype(float) for v in np.nonzero(edge))
     if x.size < 10:
-        raise ValueError("no lunar disk found in the summed bands (fewer than 10 edge pixels)")
+        raise ValueError(f"band {band}: no lunar disk found (fewer than 10 edge pixels)")
     keep = np.ones(x.size, bool)
+    cx = cy = r = q = math.nan
     for _ in range(30):
-        A = np.stack([x[keep], y[keep], np.ones(int(keep.sum()))], axis=1)
-        c = np.linalg.lstsq(A, x[keep] ** 2 + y[keep] ** 2, rcond=None)[0]
-        cx, cy = c[0] / 2, c[1] / 2
-        r = math.sqrt(max(c[2] + cx**2 + cy**2, 0.0))
-        new = np.hypot(x - cx, y - cy) - r > -0.6
+        xs, ys = x[keep], y[keep]
+        A = np.stack([ys**2, xs, ys, np.ones(xs.size)], axis=1)
+        c = np.linalg.lstsq(A, -(xs**2), rcond=None)[0]
+        if not c[0] > 0:
+            raise ValueError(f"band {band}: no lunar disk found (edge is not an ellipse)")
+        cx, cy = -c[1] / 2, -c[2] / (2 * c[0])
+        r = math.sqrt(max(cx**2 + c[0] * cy**2 - c[3], 0.0))
+        q = 1.0 / math.sqrt(c[0])
+        new = np.hypot(x - cx, (y - cy) / q) - r > -0.6
         if new.sum() < 10 or (new == keep).all():
             break
         keep = new
     if not (r >= 3):
-        raise ValueError("no lunar disk found in the summed bands")
-    return Disk(float(cx), float(cy), float(r))
+        raise ValueError(f"band {band}: no lunar disk found")
+    return Disk(float(cx), float(cy), float(r), float(q))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -334,7 +353,7 @@ def _ring_spectra(edges: np.ndarray, pshape: tuple[int, int]) -> list[np.ndarray
     fx = np.minimum(np.arange(pshape[1]), pshape[1] - np.arange(pshape[1]))[None, :]
     r = np.hypot(fx, fy)
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         ring = ((r >= lo) & (r < hi)).astype(float)
         ring /= ring.sum()
         out.append(sfft.rfft2(ring))
@@ -349,20 +368,28 @@ class _Template:
     spec: np.ndarray         # rfft2 of box
     fy: np.ndarray
     fx: np.ndarray
+    cx: float = 0.0          # the source's disk centre, frame pixels
+    cy: float = 0.0
 
     @classmethod
-    def make(cls, image: np.ndarray, bg: float, disk: Disk, half: int) -> _Template:
+    def make(cls, image: np.ndarray, bg: float, disk: Disk) -> _Template:
         h, w = image.shape
-        cy, cx = int(round(disk.centre_y)), int(round(disk.centre_x))
+        half = math.ceil(1.2 * disk.radius * max(1.0, disk.axis_ratio) + 10)
+        cy, cx = round(disk.centre_y), round(disk.centre_x)
         y0, x0 = cy - half, cx - half
         box = np.zeros((2 * half + 1, 2 * half + 1))
         ys, xs = max(y0, 0), max(x0, 0)
         ye, xe = min(y0 + 2 * half + 1, h), min(x0 + 2 * half + 1, w)
         box[ys - y0:ye - y0, xs - x0:xe - x0] = image[ys:ye, xs:xe] - bg
+        # only the source's own disk (and its near wings): ghosts that other bands put into
+        # the source band beyond 1.1 R + 4 px stay out of its template
+        by, bx = np.indices(box.shape)
+        box[disk.distance(bx + x0, by + y0) > 1.1 * disk.radius + 4] = 0.0
         n = sfft.next_fast_len(box.shape[0], real=True)
         pad = np.zeros((n, n))
         pad[:box.shape[0], :box.shape[1]] = box
-        return cls(pad, y0, x0, sfft.rfft2(pad), sfft.fftfreq(n)[:, None], sfft.rfftfreq(n)[None, :])
+        return cls(pad, y0, x0, sfft.rfft2(pad), sfft.fftfreq(n)[:, None], sfft.rfftfreq(n)[None, :],
+                   disk.centre_x, disk.centre_y)
 
     def render(self, fdx: float, fdy: float, s: float, derivs: bool = False) -> list[np.ndarray]:
         """Box template shifted by a fraction (|f| <= 0.5+) and blurred (s = sigma**2)."""
@@ -419,11 +446,17 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
                 bg0: float, plane: bool) -> tuple[list[CT2Result], CT1Result, VictimFit]:
     h, w = image.shape
     yy, xx = np.indices((h, w))
-    rr = np.hypot(xx - disk.centre_x, yy - disk.centre_y)
+    rr = disk.distance(xx, yy)
     fitmask = rr > r_factor * disk.radius
+    # hot / cold pixels out of the fit: > 10 sigma from their 3 x 3 median
+    from scipy import ndimage
+
+    far = rr > 1.5 * disk.radius
+    noise = _robust_bg(image[far][::3] if far.sum() > 100 else image.ravel())[1]
+    fitmask &= np.abs(image - ndimage.median_filter(image, 3)) < 10 * noise
     npix = int(fitmask.sum())
     # --- linear base: plane + own halo rings
-    own = np.where(~fitmask, image - bg0, 0.0)
+    own = np.where(rr <= r_factor * disk.radius, image - bg0, 0.0)
     fown = sfft.rfft2(own, s=pshape)
     halos = []
     for spec in ring_spectra:
@@ -473,6 +506,14 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         _, s, snr, dx, dy, c, thr, bl, g = best
         pending.remove(s)
         refine = abs(snr) >= thr
+        if g is None and refine:
+            # whole-frame search: a ghost adds light, and a second source's template on top
+            # of an accepted ghost is degenerate with it (same lunar shape): not a detection
+            gx, gy = templates[s].cx + dx, templates[s].cy + dy
+            near = any(math.hypot(gx - (o.tpl.cx + o.dx), gy - (o.tpl.cy + o.dy)) < disk.radius / 2
+                       for o in ghosts if o.refine)
+            if snr < 0 or near:
+                refine = False
         if not refine and g is not None:
             dx, dy = g.dx, g.dy
         gh = _Ghost(s, templates[s], float(dx), float(dy), bl**2, refine,
@@ -483,8 +524,9 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         if refine:   # subtract before searching the next source
             resid_img -= c * _ghost_full((h, w), gh)[0][0]
     for s in pending:   # sources whose template never fits the frame
-        log.warning("CT2 %s->%s: the ghost cannot fall inside the fitting region; not measured",
-                    s, victim)
+        log.warning("CT2 %s->%s: the ghost cannot fall mostly inside the fitting region (beyond "
+                    "%.2f disk radii, in the frame) in the search window; not measured",
+                    s, victim, r_factor)
     # --- Gauss-Newton on everything; ghost columns live on the union of their boxes
     lin_c = np.array([g.c for g in ghosts])
     beta = coef.copy()
@@ -547,7 +589,11 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
                 if g.refine:
                     k = nb + _col_of(ghosts, gi)
                     cu = math.sqrt(max(np.linalg.inv(_reg(N))[k, k], 0.0))
-                    if abs(lin_c[gi]) < 0.5 * g.threshold * cu:
+                    drift = math.hypot(g.dx - g.dx0, g.dy - g.dy0)
+                    tfull = cols_full[_col_of(ghosts, gi)]
+                    inside = float(np.sum(tfull[fitmask] ** 2)) / max(float(np.sum(tfull**2)), 1e-300)
+                    if (abs(lin_c[gi]) < 0.5 * g.threshold * cu or drift > search_radius + 1
+                            or inside < 0.5 or (g.search == "global" and lin_c[gi] < 0)):
                         g.refine, g.dx, g.dy, g.s, demote = False, g.dx0, g.dy0, g.s0, True
             if step_nl < 1e-2 and not demote:
                 break
@@ -574,8 +620,13 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         results.append(CT2Result(g.source, victim, float(lin_c[gi]), cu, float(g.dx), dxu,
                                  float(g.dy), dyu, blur, blur_u, float(snr), g.threshold,
                                  bool(g.refine and abs(snr) >= g.threshold), g.search, g.refine))
+    nan = math.nan
+    for s in pending:
+        results.append(CT2Result(s, victim, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan,
+                                 False, "none", False))
     bg_img = sum(beta[k] * base[k] for k in range(nbg))
-    halo_img = sum(beta[nbg + i] * base[nbg + i] for i in range(len(keep_rings))) if keep_rings else 0 * bg_img
+    halo_img = (sum(beta[nbg + i] * base[nbg + i] for i in range(len(keep_rings)))
+                if keep_rings else 0 * bg_img)
     final_model = bg_img[fitmask] + halo_img[fitmask] + ghost_img[fitmask]
     r = y - final_model
     chi2 = float(np.sum(r**2 / var))
@@ -597,10 +648,11 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         ring_f[j] = beta[nbg + i]
         ring_u[j] = math.sqrt(max(cov[nbg + i, nbg + i], 0.0))
     cleaned = image - bg_img - ghost_img
-    rb = np.unique(np.concatenate([np.linspace(1.0, 1.5, 6), np.geomspace(1.5, max(rr.max() / disk.radius, 1.6), 12)]))
+    rb = np.unique(np.concatenate([np.linspace(1.0, 1.5, 6),
+                                   np.geomspace(1.5, max(rr.max() / disk.radius, 1.6), 12)]))
     prof, prof_u, cen = [], [], []
     full_var = v0 + k_shot * np.clip(cleaned, 0, None)
-    for lo, hi in zip(rb[:-1], rb[1:], strict=True):
+    for lo, hi in itertools.pairwise(rb):
         sel = (rr >= lo * disk.radius) & (rr < hi * disk.radius)
         n = int(sel.sum())
         if n == 0:
@@ -639,7 +691,7 @@ def _ghost_full(shape: tuple[int, int], g: _Ghost, derivs: bool = False):
 
     Returns the list of full-frame arrays and the frame slices the box covers (or None).
     """
-    ix, iy = int(round(g.dx)), int(round(g.dy))
+    ix, iy = round(g.dx), round(g.dy)
     parts = g.tpl.render(g.dx - ix, g.dy - iy, g.s, derivs)
     out = []
     pl = _place(shape, g.tpl.y0 + iy, g.tpl.x0 + ix, parts[0].shape)
@@ -662,9 +714,9 @@ def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
     M[bh:bh + h, bw:bw + w] = wmask
     # output index (u, v) <-> box corner at frame (u - bh, v - bw) <-> d = corner - (y0, x0)
     if prior is not None:
-        r = int(math.ceil(search_radius))
-        u0 = int(round(prior.dy)) + tpl.y0 + bh - r
-        v0 = int(round(prior.dx)) + tpl.x0 + bw - r
+        r = math.ceil(search_radius)
+        u0 = round(prior.dy) + tpl.y0 + bh - r
+        v0 = round(prior.dx) + tpl.x0 + bw - r
         u1, v1 = u0 + 2 * r + 1, v0 + 2 * r + 1
         u0c, v0c = max(u0, 0), max(v0, 0)
         u1c, v1c = min(u1, h + bh + 1), min(v1, w + bw + 1)
@@ -700,9 +752,11 @@ def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
 
 def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | None = None,
              search_radius_px: float = 20.0, units: Mapping[str, Sequence[str]] = DETECTOR_UNITS,
-             disk: Disk | None = None, r_factor: float = 1.1, alpha: float = 1e-3,
+             disk: Disk | Mapping[str, Disk] | None = None, r_factor: float = 1.1,
+             alpha: float = 1e-3,
              blur_guess_px: float = 1.5, max_iter: int = 10, halo_max_px: float | None = None,
-             background_plane: bool = False, workers: int = 1) -> Quantification:
+             background_plane: bool = False, destripe: bool = False,
+             workers: int = 1) -> Quantification:
     """Measure CT1 fractions and CT2 coefficients of a registered multi-band Moon scene.
 
     Parameters
@@ -718,8 +772,10 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
         Radius of the search window around a prior displacement, pixels.
     units : mapping unit -> bands
         Detector units (default VENuS); CT2 is measured for every ordered pair inside a unit.
-    disk : Disk, optional
-        The lunar disk (default fitted by :func:`find_disk`).
+    disk : Disk or mapping band -> Disk, optional
+        The lunar disk (one for every band, or one per band); default: fitted on each band
+        by :func:`find_disk` (bands need not be registered: each band's Moon may sit at its
+        own place; CT2 displacements are in frame pixels, ghost minus source Moon position).
     r_factor : float
         The own disk is masked and CT1 measured beyond ``r_factor`` disk radii.
     alpha : float
@@ -735,6 +791,11 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
     background_plane : bool
         Fit a background plane (3 terms) instead of a constant (a plane is partly degenerate
         with a wide halo: larger CT1 uncertainties).
+    destripe : bool
+        Remove a per-column offset first (pushbroom: each column is a detector pixel with its
+        own dark / equalisation error), the median of the column's pixels beyond 1.5 disk
+        radii. It also removes the part of a CT1 halo beyond 1.5 radii: CT1 fractions are then
+        lower limits.
     workers : int
         Victim bands fitted in parallel threads (1: sequential).
 
@@ -745,18 +806,36 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
     """
     complete = check_images(images, units)
     imgs = {b: np.asarray(im, dtype=float) for b, im in images.items()}
-    disk = disk or find_disk({b: imgs[b] for u in complete for b in units[u]})
+    used = [b for u in complete for b in units[u]]
+    if disk is None:
+        disks = {b: find_disk(imgs[b], b) for b in used}
+    elif isinstance(disk, Disk):
+        disks = {b: disk for b in used}
+    else:
+        disks = {b: disk[b] for b in used}
     shape = next(iter(imgs.values())).shape
-    half = int(math.ceil(1.2 * disk.radius + 10))
     pri = {(g.source, g.victim): g for g in (prior or [])}
     yy, xx = np.indices(shape)
-    far = np.hypot(xx - disk.centre_x, yy - disk.centre_y) > 1.5 * disk.radius
-    if far.sum() < 100:
-        far = np.ones(shape, bool)
-    bgs = {b: _robust_bg(imgs[b][far][::3])[0] for u in complete for b in units[u]}
-    templates = {b: _Template.make(imgs[b], bgs[b], disk, half) for b in bgs}
-    room = min(disk.centre_x, disk.centre_y, shape[1] - disk.centre_x, shape[0] - disk.centre_y)
-    edges = _ring_edges(halo_max_px or max(8.0, min(4.0 * disk.radius, room)))
+    bgs = {}
+    for b in used:
+        far = disks[b].distance(xx, yy) > 1.5 * disks[b].radius
+        bgs[b] = _robust_bg(imgs[b][far][::3] if far.sum() >= 100 else imgs[b].ravel())[0]
+    if destripe:
+        for b in used:
+            far = disks[b].distance(xx, yy) > 1.5 * disks[b].radius
+            cnt = far.sum(axis=0)
+            vals = np.where(far, imgs[b], np.nan)
+            with np.errstate(all="ignore"):
+                col = np.where(cnt >= 10, np.nanmedian(np.where(cnt >= 10, vals, 0.0), axis=0), np.nan)
+            col = np.where(np.isfinite(col), col, bgs[b])
+            imgs[b] = imgs[b] - col[None, :]
+            bgs[b] = 0.0
+        log.info("per-column offsets removed (destripe)")
+    templates = {b: _Template.make(imgs[b], bgs[b], disks[b]) for b in used}
+    room = min(min(d.centre_x, d.centre_y, shape[1] - d.centre_x, shape[0] - d.centre_y)
+               for d in disks.values())
+    rmin = min(d.radius for d in disks.values())
+    edges = _ring_edges(halo_max_px or max(8.0, min(4.0 * rmin, room)))
     pshape = (sfft.next_fast_len(int(shape[0] + edges[-1] + 1), real=True),
               sfft.next_fast_len(int(shape[1] + edges[-1] + 1), real=True))
     rings = _ring_spectra(edges, pshape)
@@ -767,7 +846,7 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
 
     def run(job):
         v, srcs = job
-        return _fit_victim(v, imgs[v], srcs, templates, disk, pri, r_factor=r_factor,
+        return _fit_victim(v, imgs[v], srcs, templates, disks[v], pri, r_factor=r_factor,
                            search_radius=search_radius_px, alpha=alpha, blur_guess=blur_guess_px,
                            max_iter=max_iter, ring_spectra=rings, edges=edges, pshape=pshape,
                            bg0=bgs[v], plane=background_plane)
@@ -784,4 +863,4 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
         fits[v] = fit
         ct2.extend(res)
     ct2.sort(key=lambda r: (order[r.victim], order[r.source]))
-    return Quantification(disk, ct1, ct2, fits, r_factor)
+    return Quantification(disks, ct1, ct2, fits, r_factor)

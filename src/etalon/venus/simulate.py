@@ -33,9 +33,9 @@ The chain of one acquisition (all numbers are the truth's, written out):
    as extra variables (``dc_raw_imgt``, ``dark_true``, ``dark_po``, ``relgain_true``,
    ``relgain_po``).
 
-Approximations (documented): the L1 stray-light correction is applied to the noise-free
-signal and the noise is added after it (the correction is linear; it changes the noise by a
-fraction ~ the CT coefficients); all bands share the lunar pattern (no spectral albedo map);
+Approximations (documented): the L1 stray-light correction is applied to first order: the
+corrected signal is the clean signal plus ``straylight_po_error`` x the injected stray light
+(exact to O(a e), a ~ 1 % the CT coefficients), and the noise passes through it unchanged; all bands share the lunar pattern (no spectral albedo map);
 the geometry is the file date's for every band (band time offsets <= 2 s change the
 irradiance by < 1e-6).
 """
@@ -68,6 +68,7 @@ __all__ = [
     "acquisition_times",
     "default_ct1",
     "default_ct2",
+    "desert_times",
     "gain_history",
     "po_registry",
     "render_stretched_moon",
@@ -152,8 +153,10 @@ class CampaignConfig:
     pointing_error_px : float
         rms of each band's Moon offset from the imagette centre, px at full size.
     desert : bool
-        Also simulate the Libya-4 desert acquisitions (``desert.ecsv``) when
-        :mod:`etalon.desert.simulate` exists.
+        Also simulate the Libya-4 desert acquisitions (``desert.ecsv``, one every
+        ``desert_step_days``, same gain history and PO) when :mod:`etalon.desert.simulate` exists.
+    desert_step_days : float
+        Interval of the desert acquisitions, days.
     """
 
     start: str = "2017-09-01"
@@ -190,8 +193,9 @@ class CampaignConfig:
     n_hot: int = 8
     straylight: bool = True
     straylight_po_error: float = 0.1
-    pointing_error_px: float = 40.0
+    pointing_error_px: float = 15.0
     desert: bool = True
+    desert_step_days: float = 16.0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (JSON)."""
@@ -242,11 +246,12 @@ def po_registry(config: CampaignConfig, rng: np.random.Generator | None = None) 
 
 
 def default_ct1(scale: float = 1.0) -> list:
-    """True CT1 kernels per band (project's values: 0.4-1.2 % of the flux, scale 25 px at full size)."""
+    """True CT1 kernels per band (project's values: 0.4-1.3 % of the flux in an exponential halo
+    of scale 25 px, truncated at 150 px, at full size)."""
     from etalon.straylight.models import CT1Kernel
 
-    return [CT1Kernel(b, 0.004 + 0.0008 * i, max(2.0, 25.0 * scale))
-            for i, b in enumerate(BAND_NAMES)]
+    return [CT1Kernel(b, 0.004 + 0.0008 * i, max(2.0, 25.0 * scale),
+                      max_radius_px=max(6.0, 150.0 * scale)) for i, b in enumerate(BAND_NAMES)]
 
 
 def default_ct2(scale: float = 1.0) -> list:
@@ -439,7 +444,7 @@ class SimulatedAcquisition:
 def _unit_offsets(scale: float) -> dict[str, tuple[float, float]]:
     """Deterministic per-unit Moon offsets in the imagette (col, row), px: the residual
     parallax of the crop (units see the Moon at different lines)."""
-    base = {"D1": (-6.0, -25.0), "D3": (-2.0, -8.0), "D2": (2.0, 8.0), "D4": (6.0, 25.0)}
+    base = {"D1": (-6.0, -60.0), "D3": (-2.0, -20.0), "D2": (2.0, 20.0), "D4": (6.0, 60.0)}
     return {u: (c * scale, r * scale) for u, (c, r) in base.items()}
 
 
@@ -471,11 +476,42 @@ class _Instrument:
         return self.po[band]["DARKCU9" if darkcu_version >= 9 else "DARKCU8"]
 
 
+def _detector_electrons(rng: np.random.Generator, mean_e: np.ndarray, read_noise_e: float) -> np.ndarray:
+    """Electrons with shot and read noise: Poisson where the mean is below 400 e-, the Gaussian
+    limit N(mean, mean + read^2) above (skewness < 0.05; 5x faster on a full-size image)."""
+    out = np.empty(mean_e.shape, dtype=np.float64)
+    low = mean_e < 400.0
+    out[low] = rng.poisson(mean_e[low]) + rng.normal(0.0, read_noise_e, int(low.sum()))
+    hi = ~low
+    m = mean_e[hi]
+    out[hi] = m + np.sqrt(m + read_noise_e**2) * rng.standard_normal(m.size, dtype=np.float32)
+    return out
+
+
+def _dark_pattern_sigma(dark_residual: np.ndarray, cx: float, r_col: float, r_row: float,
+                        rows: int, margin: float = 20.0) -> float:
+    """rms effect, in DN summed, of a per-column dark residual pattern on a disk integration.
+
+    The nominal region is the disk grown by ``margin`` px; the background level, taken over
+    the rest of the image, removes the pattern's mean. With n_c the region's rows in column c
+    and b_c the background rows, the error is sum_c d_c (n_c - N b_c / B); its rms over
+    patterns of the same column rms is rms(d) sqrt(sum_c (n_c - N b_c / B)^2).
+    """
+    cols = dark_residual.size
+    x = np.arange(cols) + 0.0
+    u = (x - cx) / (r_col + margin)
+    n = np.where(np.abs(u) < 1, 2 * (r_row + margin) * np.sqrt(np.clip(1 - u**2, 0, None)), 0.0)
+    n = np.minimum(n, rows)
+    bgr = rows - n
+    w = n - n.sum() * bgr / bgr.sum()
+    return float(np.std(dark_residual) * np.sqrt(np.sum(w**2)))
+
+
 def _image_geometry(config: CampaignConfig, distance_km: float, os_fa: float) -> tuple[int, int, float]:
     radius = 0.5 * ph.moon_diameter_px(distance_km) * config.scale
-    margin = 0.12 * 2 * radius + 40.0 + config.pointing_error_px * config.scale * 3 + 30 * config.scale
+    margin = 0.06 * 2 * radius + 40.0 + config.pointing_error_px * config.scale * 2 + 30 * config.scale
     cols = math.ceil(2 * radius + 2 * margin)
-    rows = math.ceil(2 * radius * os_fa + 2 * margin)
+    rows = math.ceil(2 * radius * os_fa + 2 * margin + 2 * 60.0 * config.scale * os_fa)
     return rows, cols, radius
 
 
@@ -527,7 +563,7 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
                                max(1.0, config.psf_halo_scale_px), os_fa)
     shade = np.clip(signal.fftconvolve(shade, psf, mode="same"), 0.0, None)
     shade_sum = shade.sum()
-    clean: dict[str, np.ndarray] = {}
+    clean_sum: dict[str, float] = {}
     irr_model, irr_true, shift = {}, {}, {}
     for b in BAND_NAMES:
         with warnings.catch_warnings():
@@ -540,8 +576,7 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
         dy = round(centres[b][1] - ref_c[1])
         shift[b] = (dx, dy)
         centres[b] = (ref_c[0] + dx, ref_c[1] + dy)
-        img = np.roll(shade, (dy, dx), axis=(0, 1))
-        clean[b] = img * (irr_true[b] * os_fa / pix_sr / shade_sum)   # radiance, W m-2 sr-1 um-1
+        clean_sum[b] = irr_true[b] * os_fa / pix_sr      # sum of the clean radiance image
     ct1_true = ct1_true if ct1_true is not None else []
     ct2_true = ct2_true if ct2_true is not None else []
     stray_ok = bool(config.straylight and (ct1_true or ct2_true))
@@ -554,27 +589,25 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
         d_t, g_t = inst.true_at(b, phase)
         d_p, g_p = inst.po_at(b, po.darkcu.get(b, 8))
         columns[b] = {"dark_true": d_t, "relgain_true": g_t, "dark_po": d_p, "relgain_po": g_p}
-        signal_dn[b] = a_true[b] * g_t * clean[b]                 # raw DN above dark, no stray light
-    # stray light acts on the detector signal (DN): CT1 halo in the band, CT2 between arrays
+        # raw DN above dark, no stray light: A_true G_true L (L the clean radiance, W m-2 sr-1 um-1)
+        signal_dn[b] = np.roll(shade, shift[b][::-1], axis=(0, 1)) * (a_true[b] * clean_sum[b] / shade_sum)
+        signal_dn[b] *= g_t
+    # stray light acts on the detector signal (DN): CT1 halo in the band, CT2 between arrays.
+    # Level 1 corrects it with the PO's coefficients (truth x (1 - e)); to first order in the
+    # coefficients the corrected signal is the clean one plus e x the injected stray light.
+    stray = {}
     if stray_ok:
-        from etalon.straylight.models import add_stray_light, correct_stray_light
+        from etalon.straylight.models import add_stray_light
 
-        observed_dn = add_stray_light(signal_dn, ct1_true, ct2_true)
-    else:
-        observed_dn = signal_dn
-    l1_signal = {b: observed_dn[b] / columns[b]["relgain_po"] for b in BAND_NAMES}  # equalised DN
-    if stray_ok:
-        ct1_po, ct2_po = _scaled_ct(ct1_true, ct2_true, 1.0 - config.straylight_po_error)
-        l1_corr = correct_stray_light(l1_signal, ct1_po, ct2_po, iterations=2)
-    else:
-        l1_corr = l1_signal
+        for b_, im in add_stray_light(signal_dn, ct1_true, ct2_true).items():
+            stray[b_] = (im - signal_dn[b_]).astype(np.float32)
     dc, rad, raw, truth = {}, {}, {}, []
     rolo_name = model.name
     for b in BAND_NAMES:
         cset = columns[b]
-        expected_dn = observed_dn[b]                                       # raw DN above dark
-        e = rng.poisson(np.clip(expected_dn, 0, None) * config.electrons_per_dn).astype(np.float64)
-        e += rng.normal(0.0, config.read_noise_e, e.shape)
+        expected_dn = signal_dn[b] + stray[b] if b in stray else signal_dn[b]   # raw DN above dark
+        e = _detector_electrons(rng, np.clip(expected_dn, 0, None) * config.electrons_per_dn,
+                                config.read_noise_e)
         raw_dn = e / config.electrons_per_dn + cset["dark_true"]
         hot = rng.choice(rows * cols, size=config.n_hot, replace=False)
         hr, hc = np.unravel_index(hot, (rows, cols))
@@ -583,7 +616,10 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
         # level 1 with the PO: dark, equalisation (on the real raw DN), stray light (linear,
         # on the signal; see the module docstring), pedestal
         eq = (raw_int - cset["dark_po"]) / cset["relgain_po"]
-        l1 = l1_corr[b] + (eq - l1_signal[b])        # = eq with the stray-light correction
+        l1_signal = expected_dn / cset["relgain_po"]                        # equalised, noise-free
+        l1_corr = (signal_dn[b] + config.straylight_po_error * stray[b] if b in stray
+                   else signal_dn[b]) / cset["relgain_po"]                    # after the correction
+        l1 = l1_corr + (eq - l1_signal)              # = eq with the stray-light correction
         dc_b = np.floor(l1 + config.pedestal_dn + 0.5).astype(np.int32)
         po_ak = po.ak[b]
         dc[b] = dc_b
@@ -592,12 +628,13 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
         # truth
         k_irr = pix_sr / os_fa
         e_signal = float(np.clip(expected_dn, 0, None).sum() * config.electrons_per_dn)
-        eq_factor = float((a_true[b] * cset["relgain_true"] * clean[b] / cset["relgain_po"]).sum()
-                          / (a_true[b] * clean[b].sum()))
-        irr_expected = float(l1_corr[b].sum() / po_ak * k_irr)
-        stray_factor = float(l1_corr[b].sum() / (signal_dn[b] / cset["relgain_po"]).sum())
+        eq_factor = float((signal_dn[b] / cset["relgain_po"]).sum() / (a_true[b] * clean_sum[b]))
+        irr_expected = float(l1_corr.sum() / po_ak * k_irr)
+        stray_factor = float(l1_corr.sum() / (signal_dn[b] / cset["relgain_po"]).sum())
         photon = math.sqrt(e_signal) / config.electrons_per_dn / po_ak * k_irr
         dark_res = (cset["dark_true"] - cset["dark_po"]) / cset["relgain_po"]
+        dark_sigma = _dark_pattern_sigma(dark_res, centres[b][0], radius, radius * os_fa, rows) \
+            * k_irr / po_ak
         lit = signal_dn[b] > 0.05 * signal_dn[b].max()
         moon_mean_dn = float(signal_dn[b][lit].mean()) if lit.any() else 0.0
         truth.append({
@@ -614,7 +651,8 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
             "irr_apparent": irr_true[b] * a_true[b] / po_ak,
             "equalisation_factor": eq_factor, "straylight_factor": stray_factor,
             "irr_expected": irr_expected, "ratio_expected": irr_expected / irr_model[b],
-            "photon_sigma": photon, "signal_e": e_signal, "moon_mean_dn": moon_mean_dn,
+            "photon_sigma": photon, "dark_pattern_sigma": dark_sigma,
+            "signal_e": e_signal, "moon_mean_dn": moon_mean_dn,
             "read_sigma_px_dn": config.read_noise_e / config.electrons_per_dn,
             "darkcu_version": int(po.darkcu.get(b, -1)), "relsen_version": int(po.relsen.get(b, -1)),
             "strlgt_version": int(po.strlgt.get(b, -1)),
@@ -779,23 +817,33 @@ def simulate_campaign(outdir: str | os.PathLike[str], config: CampaignConfig | N
     with atomic_output(out / "truth.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=1, default=float))
     if config.desert:
-        _desert(out, times, registry, config)
+        _desert(out, registry, config)
     return {"files": files, "truth": truth, "registry": registry, "config": config}
 
 
-def _desert(out: Path, times: Time, registry: PoRegistry, config: CampaignConfig) -> None:
+def desert_times(config: CampaignConfig) -> Time:
+    """Dates of the desert (Libya-4) acquisitions: every ``desert_step_days`` from ``start``."""
+    t0, t1 = Time(config.start, scale="utc"), Time(config.end, scale="utc")
+    return Time(np.arange(t0.mjd, t1.mjd + 1e-9, config.desert_step_days), format="mjd", scale="utc")
+
+
+def _desert(out: Path, registry: PoRegistry, config: CampaignConfig) -> None:
     try:
         from etalon.desert.simulate import simulate_venus_desert
     except ImportError:
         log.warning("etalon.desert.simulate is not available: no desert.ecsv written")
         return
     from etalon.fileio import atomic_output
+    from etalon.provenance import table_provenance
 
+    times = desert_times(config)
     ty = _years(times, config.t0)
     true_gain = {b.name: b.header_ak * gain_history(ty, config.exp_amplitude[b.name],
                                                     config.exp_tau_years[b.name],
                                                     config.linear_per_year[b.name]) for b in BANDS}
     ak = {b: registry.gain_at(times, b) for b in BAND_NAMES}
     table = simulate_venus_desert(times, true_gain, ak, ph.phases_at(times), config.seed)
+    table.meta.update(table_provenance("venus simulate-campaign desert", [], {
+        "seed": config.seed, "desert_step_days": config.desert_step_days}))
     with atomic_output(out / "desert.ecsv") as tmp:
         table.write(tmp, format="ascii.ecsv", overwrite=True)
