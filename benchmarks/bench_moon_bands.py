@@ -36,12 +36,13 @@ from etalon.moon.measure import measure_file
 path, jobs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rows = measure_file(path, model="rolo", jobs=jobs)
 wall = time.perf_counter() - t0
-rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+rss_self, rss_children = me.ru_maxrss / 1024, kids.ru_maxrss / 1024
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 keep = ("channel", "irr_obs", "irr_obs_unc", "irr_model", "ratio", "ratio_unc", "ovrsamp_fa_fit",
         "radius", "integration_margin", "flags")
 with open(out, "w") as f:
-    json.dump({"wall_s": wall, "rss_self_mb": rss_self, "rss_children_mb": rss_children,
+    json.dump({"wall_s": wall, "cpu_s": cpu, "rss_self_mb": rss_self, "rss_children_mb": rss_children,
                "rows": [{k: r[k] for k in keep} for r in rows]}, f)
 """
 
@@ -78,10 +79,13 @@ def main() -> None:
             best = r if best is None or r["wall_s"] < best["wall_s"] else best
         results[name] = best
     seq = results["sequential"]
-    print(f"{'method':>12s} {'wall s':>8s} {'speed-up':>9s} {'peak RSS MB (main / workers)':>30s}")
+    print(f"{'method':>12s} {'wall s':>8s} {'speed-up':>9s} {'CPU s':>8s} "
+          f"{'peak RSS MB (main / workers)':>30s}")
     for name, r in results.items():
-        print(f"{name:>12s} {r['wall_s']:8.2f} {seq['wall_s'] / r['wall_s']:9.2f} "
+        print(f"{name:>12s} {r['wall_s']:8.2f} {seq['wall_s'] / r['wall_s']:9.2f} {r['cpu_s']:8.1f} "
               f"{r['rss_self_mb']:14.0f} / {r['rss_children_mb']:.0f}")
+    print(f"load average after the runs: {os.getloadavg()[0]:.1f} (other work on the machine "
+          "takes cores from the parallel run)")
     par = results[f"jobs={args.jobs}"]
     identical = seq["rows"] == par["rows"]
     print(f"rows identical: {identical}")

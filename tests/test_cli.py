@@ -118,10 +118,15 @@ def archive(tmp_path):
     return dst
 
 
-def test_ccd_calibrate_o_names_a_file_and_an_existing_folder_is_refused(archive, tmp_path, capsys):
+def test_ccd_calibrate_o_names_a_file_and_an_existing_folder_is_refused(archive, tmp_path, capsys,
+                                                                       monkeypatch):
+    monkeypatch.setenv("ETALON_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "mycal.fits"
     assert main(["ccd", "calibrate", str(archive), "-o", str(out), "--no-progress"]) == 0
     assert out.is_file()
+    err = capsys.readouterr().err  # where the synthetic references would go, said first
+    assert f"generated on first use into {tmp_path / 'cache' / 'ccd-reference'}" in err
+    assert "set ETALON_CACHE to put them elsewhere" in err
     assert main(["ccd", "calibrate", str(archive), "-o", str(tmp_path / "in"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "is an existing folder, expected a file name (use --output-dir for a folder)" in err

@@ -22,7 +22,7 @@ COMMAND_GROUPS: dict[str | None, tuple[str, str, tuple[str, ...]]] = {
     "nav": (
         "Deep Impact navigation images: decode raw telemetry, pre-process",
         "Deep Impact NAV telemetry to FITS and frames ready for calibration.",
-        ("etalon.nav.cli_decode", "etalon.nav.cli_preprocess"),
+        ("etalon.nav.cli_simulate", "etalon.nav.cli_decode", "etalon.nav.cli_preprocess"),
     ),
     "ccd": (
         "CCD calibration pipeline (Deep Impact NAV and archive frames)",

@@ -31,6 +31,7 @@ __all__ = [
     "check_outputs",
     "output_dir_or_error",
     "setup_logging",
+    "show_progress",
     "unique_inputs",
 ]
 
@@ -75,7 +76,9 @@ def add_common_options(parser: argparse.ArgumentParser, *, output: str | None = 
             target.add_argument("--output-dir", metavar="DIR", default=None,
                                 help="output folder (created if needed)", **kw)
     if progress:
-        parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        parser.add_argument("--no-progress", action="store_true",
+                            help="hide progress bars (also hidden with -q or when standard error "
+                            "is not a terminal)")
     if scheduler:
         from etalon.batch import add_scheduler_option
 
@@ -146,7 +149,9 @@ def setup_logging(verbose: int = 0, quiet: bool = False, fmt: str = "text",
     root.addHandler(handler)
     level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     root.setLevel(level)
-    root.propagate = False
+    # propagate: a host's own handlers (pytest's capture, a notebook's logging set-up) see the
+    # messages too; the command line has no root handler, so nothing is printed twice
+    root.propagate = True
     # warnings.warn(...) from the package reach the same handler
     logging.captureWarnings(True)
     pywarn = logging.getLogger("py.warnings")
@@ -154,6 +159,17 @@ def setup_logging(verbose: int = 0, quiet: bool = False, fmt: str = "text",
     pywarn.setLevel(level)
     pywarn.propagate = False
     return root
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether to show progress bars: not with ``--no-progress`` or ``-q``, nor when standard
+    error is not a terminal (a log file, a pipe, CI)."""
+    if getattr(args, "no_progress", False) or getattr(args, "quiet", False):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _resolved(p: str | os.PathLike[str]) -> Path:

@@ -182,7 +182,19 @@ def test_too_few_acquisitions_fails_with_the_counts(small_campaign):
     from etalon.campaign.model import analyze_band
 
     tab = _tables(small_campaign)
-    tab = tab[np.asarray(tab["channel"]) == "B4"][::12]
+    tab = tab[np.asarray(tab["channel"]) == "B4"][::25]
     po = po_from_table(small_campaign.po)
     with pytest.raises(ValueError, match=r"not identifiable: \d+ usable acquisitions for \d+ parameters"):
         analyze_band(build_series(check_measurement_table(tab), po, allow_single_band=True)["B4"], po)
+
+
+def test_random_uncertainty_used_when_present(small_campaign, caplog):
+    tab = _tables(small_campaign)
+    tab["ratio_unc_random"] = tab["ratio_unc"]
+    tab["ratio_unc"] = 0.05 * np.asarray(tab["ratio"])  # total: with a 5 % model uncertainty
+    po = po_from_table(small_campaign.po)
+    s = build_series(check_measurement_table(tab), po)["B1"]
+    assert "weights from ratio_unc_random" in caplog.text
+    np.testing.assert_allclose(s.ratio_unc / s.ratio, small_campaign.noise)
+    total = build_series(check_measurement_table(tab), po, uncertainty="total")["B1"]
+    np.testing.assert_allclose(total.ratio_unc / total.ratio, 0.05)

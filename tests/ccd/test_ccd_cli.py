@@ -33,7 +33,7 @@ def test_cli_config_and_steps(tmp_path, capsys):
     assert main(["ccd", "steps", "--config", str(cfg)]) == 0
     assert "keep every pixel" in capsys.readouterr().out
     cfg.write_text('[steps.smear]\nstate = "enabled"\n')
-    assert main(["ccd", "calibrate", "x.fits", "-o", str(tmp_path), "--config", str(cfg)]) == 2
+    assert main(["ccd", "calibrate", "x.fits", "--output-dir", str(tmp_path), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "not implemented" in err and str(cfg) in err
 
@@ -44,7 +44,7 @@ def test_cli_refuses_inputs_whose_products_would_overwrite_each_other(tmp_path, 
         path.parent.mkdir()
         write_frame(simulate_nav_frame(22, n_cosmics=0).frame, path)
     out = tmp_path / "out"
-    code = main(["ccd", "calibrate", str(a), str(b), "-o", str(out), "--scheduler", "synchronous",
+    code = main(["ccd", "calibrate", str(a), str(b), "--output-dir", str(out), "--scheduler", "synchronous",
                  "--no-progress"])
     assert code == 2
     err = capsys.readouterr().err

@@ -138,7 +138,7 @@ def test_cli_defaults_and_failures_reported(tmp_path, capsys):
     broken = raw / "broken.fits"
     broken.write_bytes(b"SIMPLE  =  garbage")
     out_dir = tmp_path / "out"
-    code = main(["nav", "preprocess", str(seq[1]["path"]), str(broken), "-O", str(out_dir),
+    code = main(["nav", "preprocess", str(seq[1]["path"]), str(broken), "--output-dir", str(out_dir),
                  "--scheduler", "synchronous", "--quiet"])
     assert code == 1                                 # one failure, named
     err = capsys.readouterr().err
@@ -151,7 +151,7 @@ def test_cli_defaults_and_failures_reported(tmp_path, capsys):
 
 @pytest.mark.parametrize("option", ["--sequence", "--bias", "--sclk-adjust", "--science-dir"])
 def test_cli_missing_table_is_a_clear_error(tmp_path, capsys, option):
-    code = main(["nav", "preprocess", str(deep_impact_archive_files()[0]), "-O",
+    code = main(["nav", "preprocess", str(deep_impact_archive_files()[0]), "--output-dir",
                  str(tmp_path / "out"), option, str(tmp_path / "missing"), "--quiet"])
     assert code == 2
     err = capsys.readouterr().err
@@ -165,7 +165,7 @@ def test_cli_on_local_dask_cluster(tmp_path):
     raw.mkdir()
     seq = _hand_made_sequence(raw)[:2]
     out_dir = tmp_path / "out"
-    code = main(["nav", "preprocess", *(str(s["path"]) for s in seq), "-O", str(out_dir),
+    code = main(["nav", "preprocess", *(str(s["path"]) for s in seq), "--output-dir", str(out_dir),
                  "--science-dir", str(SCIENCE), "--quiet"])
     assert code == 0
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(

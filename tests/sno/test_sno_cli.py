@@ -246,3 +246,29 @@ def test_config_fuzz_only_usage_errors(data):
         parse_config(data, "fuzz.toml")
     except UsageError as exc:
         assert str(exc).startswith("fuzz.toml: ")
+
+
+DECAY = ("DECAYING\n1 40697U 15028A   24337.14457616  .00000519  00000-0  99999+1 0  9995\n"
+         "2 40697  98.5704  48.9920 0001011  93.0957 267.0342 16.30811188493365\n")
+
+
+def test_predict_a_failing_satellite_gives_exit_1_and_the_rest(tmp_path, tle_path, capsys):
+    """A satellite SGP4 cannot propagate (decayed orbit) is listed; the others are produced."""
+    (tmp_path / "decay.tle").write_text(DECAY)
+    extra = '[[satellites]]\nname = "DECAYING"\ntle = "decay.tle"\n\n[[sites]]'
+    cfg = _config(tmp_path, tle_path, **{"[[sites]]\nname = \"Libya-4\"":
+                                         extra + "\nname = \"Libya-4\""})
+    assert main(["sno", "predict", str(cfg)]) == 1
+    assert "DECAYING" in capsys.readouterr().err
+    summary = json.loads(next((tmp_path / "products").glob("t_summary_*.json")).read_text())
+    assert summary["status"] == "failed" and summary["failures"][0].startswith("DECAYING")
+    over = Table.read(next((tmp_path / "products").glob("t_overpasses_*.ecsv")), format="ascii.ecsv")
+    assert set(over["satellite"]) == {"SENTINEL-2A", "VENUS"}
+
+
+def test_overpasses_dry_run_writes_nothing(tmp_path, tle_path, capsys):
+    out = tmp_path / "d" / "p.ecsv"
+    assert _overpasses(tle_path, out, extra=("--dry-run",)) == 0
+    text = capsys.readouterr().out
+    assert "SENTINEL-2B" in text and "would write" in text
+    assert not (tmp_path / "d").exists()

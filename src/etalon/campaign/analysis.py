@@ -76,7 +76,7 @@ def analyze_campaign(series: dict[str, BandSeries], po: PORegistry, *, model: st
 
 
 def analyze_files(tables: Sequence[str | os.PathLike[str]], po_path: str | os.PathLike[str], *,
-                  allow_single_band: bool = False, use_libration: bool = True,
+                  allow_single_band: bool = False, use_libration: bool = True, uncertainty: str = "random",
                   **options) -> CampaignResult:
     """Read measurement tables and a PO registry, then :func:`analyze_campaign`.
 
@@ -87,7 +87,8 @@ def analyze_files(tables: Sequence[str | os.PathLike[str]], po_path: str | os.Pa
     """
     tab = read_measurements(tables)
     po = read_po(po_path)
-    series = build_series(tab, po, allow_single_band=allow_single_band, use_libration=use_libration)
+    series = build_series(tab, po, allow_single_band=allow_single_band, use_libration=use_libration,
+                          uncertainty=uncertainty)
     lunar = "unknown"
     if "model" in tab.colnames:
         lunar = ", ".join(sorted({str(m) for m in tab["model"]}))

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="reject points beyond K robust sigmas (default 4)")
     a.add_argument("--max-changepoints", type=int, default=3, metavar="N",
                    help="at most N steps no PO explains are searched per band (default 3; 0: none)")
+    a.add_argument("--uncertainty", choices=("random", "total"), default="random",
+                   help="weights: ratio_unc_random when the tables have it (default; the model's "
+                   "absolute uncertainty cancels in drifts and steps), or the total ratio_unc")
     a.add_argument("--allow-single-band", action="store_true",
                    help="accept tables holding one band only (refused by default)")
     a.set_defaults(func=_analyze)
@@ -72,7 +75,8 @@ def _analyze(args: argparse.Namespace) -> int:
     if not args.summary:
         log.warning("no --summary: only the results file %s is written", args.output)
     result = analyze_files(args.tables, args.po, allow_single_band=args.allow_single_band,
-                           use_libration=not args.no_libration, model=args.model,
+                           use_libration=not args.no_libration, uncertainty=args.uncertainty,
+                           model=args.model,
                            geometry_degree=args.geometry_degree, outlier_k=args.outlier_k,
                            max_changepoints=args.max_changepoints, reference_po=args.reference_po)
     if not result.bands:

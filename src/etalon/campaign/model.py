@@ -282,13 +282,20 @@ def analyze_band(series: BandSeries, po: PORegistry, *, model: str = "auto", geo
     ref_idx = len(po.versions) - 1 if reference_po is None else po.versions.index(reference_po)
     gains = po.gains[c]
 
-    # phase levels identifiable from the as-processed series only if a segment spans two phases
-    spans = [len(set(series.phase[valid & (seg == s)].tolist())) > 1 for s in seg_ids]
-    phase_cols = phases_all[1:] if any(spans) else []
-    if len(phases_all) > 1 and not phase_cols:
-        notes.append("no PO segment spans two orbit phases: phase levels from the reprocessed series "
-                     "(assumes the PO steps are the expected ones)")
-        log.warning("%s: %s", c, notes[-1])
+    # a phase level is identifiable from the as-processed series only if it is not a combination
+    # of the PO segments' levels (a segment must hold acquisitions of that phase and another):
+    # each phase column is kept only if the design stays of full rank with it
+    phase_cols: list[str] = []
+    for name in phases_all[1:]:
+        trial = _Design(t, seg_ids, seg, [*phase_cols, name], series.phase, G, [], valid=valid)
+        Xt = trial.X(None)[valid]
+        if np.linalg.matrix_rank(Xt) == Xt.shape[1]:
+            phase_cols.append(name)
+        else:
+            notes.append(f"phase {name} is not separable from the PO segments (no segment holds it and "
+                         "another phase): its level comes from the reprocessed series (assumes the PO "
+                         "steps are the expected ones)")
+            log.warning("%s: %s", c, notes[-1])
     design = _Design(t, seg_ids, seg, phase_cols, series.phase, G, [], valid=valid)
     X0 = design.X(None)[valid]
     if np.linalg.matrix_rank(X0) < X0.shape[1] or X0.shape[0] <= X0.shape[1]:

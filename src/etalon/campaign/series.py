@@ -6,7 +6,8 @@ same columns): one row per acquisition and channel, with at least
 - ``time`` (ISO UTC), ``channel`` (band name), ``ratio`` (observed / model irradiance,
   unitless), ``ratio_unc`` (its 1-sigma uncertainty, same unit), ``phase_angle`` (deg,
   signed: negative waxing, positive waning);
-- optionally ``phase`` (orbit phase, ``VM1`` ... ``VM5``; computed from the date with
+- optionally ``ratio_unc_random`` (the random part of ``ratio_unc``: used for the weights when
+  present, see :func:`build_series`), ``phase`` (orbit phase, ``VM1`` ... ``VM5``; computed from the date with
   :func:`etalon.venus.phases.phases_at` when absent), ``sel_obs_lat`` and ``sel_obs_lon``
   (observer selenographic latitude and longitude, deg: the libration), ``flags``.
 
@@ -307,7 +308,7 @@ class BandSeries:
 
 
 def build_series(table, po: PORegistry, *, allow_single_band: bool = False,
-                 use_libration: bool = True) -> dict[str, BandSeries]:
+                 use_libration: bool = True, uncertainty: str = "random") -> dict[str, BandSeries]:
     """Split a stacked measurement table into per-band series with PO and phase.
 
     Parameters
@@ -321,6 +322,11 @@ def build_series(table, po: PORegistry, *, allow_single_band: bool = False,
         band usually means a wrong selection).
     use_libration : bool
         Carry ``sel_obs_lat`` / ``sel_obs_lon`` for the geometry fit when present.
+    uncertainty : {"random", "total"}
+        ``"random"`` (default): weight with ``ratio_unc_random`` when the tables have it
+        (``etalon moon measure`` writes it: the observation's random part); the reference
+        model's absolute uncertainty, included in ``ratio_unc``, is common to every acquisition
+        of a band and cancels in drifts, steps and phase levels. ``"total"``: ``ratio_unc``.
 
     Raises
     ------
@@ -346,6 +352,14 @@ def build_series(table, po: PORegistry, *, allow_single_band: bool = False,
         log.warning("measurement tables have no 'phase' column: orbit phases taken from the dates "
                     "(etalon.venus.phases)")
     has_lib = use_libration and "sel_obs_lat" in table.colnames and "sel_obs_lon" in table.colnames
+    if uncertainty not in ("random", "total"):
+        raise ValueError(f"uncertainty must be random or total, got {uncertainty!r}")
+    unc_col = "ratio_unc"
+    if uncertainty == "random" and "ratio_unc_random" in table.colnames:
+        unc_col = "ratio_unc_random"
+        log.warning("weights from ratio_unc_random (the observation's random part): the model's "
+                    "absolute uncertainty in ratio_unc is common to all acquisitions and cancels in "
+                    "drifts and steps (use the total with --uncertainty total)")
     out: dict[str, BandSeries] = {}
     for c in channels:
         sel = ch_all == c
@@ -357,7 +371,7 @@ def build_series(table, po: PORegistry, *, allow_single_band: bool = False,
             raise EtalonInputError(po.path or None, f"no PO in force for {c} at {sub['time'][i]} "
                                    f"({sub['source'][i]}): the first validity start is {po.validity_iso[0]}")
         ratio = np.asarray(sub["ratio"], dtype=float)
-        unc = np.asarray(sub["ratio_unc"], dtype=float)
+        unc = np.asarray(sub[unc_col], dtype=float)
         pa = np.asarray(sub["phase_angle"], dtype=float)
         if has_phase:
             phase = np.array([str(p).strip() for p in sub["phase"]])

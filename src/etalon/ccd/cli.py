@@ -94,22 +94,40 @@ def calibrate_pair(pair: tuple[str, str], config=None) -> dict:
     return {"output": str(out), "warnings": warned}
 
 
+def _say_where_references_go() -> None:
+    """Say it before the synthetic reference set is written to the cache on first use."""
+    try:
+        from etalon.ccd.reference import default_reference_directory
+    except ImportError:  # pragma: no cover
+        return
+    folder = default_reference_directory()
+    try:
+        empty = not folder.is_dir() or not any(folder.iterdir())
+    except OSError:
+        empty = True
+    if empty:
+        log.warning("steps without a reference file in the configuration use etalon's synthetic "
+                    "references, generated on first use into %s (about 13 MB per camera); set ETALON_CACHE "
+                    "to put them elsewhere", folder)
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     import functools
 
     from etalon.batch import batch_exit_code, map_files, report_failures
-    from etalon.cliutil import UsageError, check_outputs, unique_inputs
+    from etalon.cliutil import UsageError, check_outputs, show_progress, unique_inputs
 
     inputs = unique_inputs(args.fits)
     if args.output and len(inputs) > 1:
         raise UsageError(f"-o/--output {args.output} takes a single FITS file ({len(inputs)} "
                          "given); use --output-dir for several")
     _pipeline(args.config)  # fail early on a bad configuration
+    _say_where_references_go()
     outputs = planned_outputs(inputs, args.output, args.output_dir)
     check_outputs(inputs, outputs)
     func = functools.partial(calibrate_pair, config=args.config)
     results = map_files(func, list(zip(inputs, outputs, strict=True)), scheduler=args.scheduler,
-                        progress=not args.no_progress, description="calibrate")
+                        progress=show_progress(args), description="calibrate")
     for r in results:
         if r.ok:
             print(f"{r.path} -> {r.value['output']}")

@@ -90,7 +90,8 @@ class DiskFit:
 
     @property
     def axis_ratio_fixed(self) -> float:
-        """``semi_major_fixed / radius_prior`` (NaN without a prior)."""
+        """Along-scan / across-scan semi-axis with the across one held at ``radius_prior``
+        (``semi_major_fixed / radius_prior``; < 1 for a squeezed Moon; NaN without a prior)."""
         return float(self.semi_major_fixed / self.radius_prior)
 
     def ellipse(self) -> tuple[float, float, float, float, float]:
@@ -215,8 +216,6 @@ def fit_ellipse(x: np.ndarray, y: np.ndarray, start: tuple[float, float, float, 
     p = np.array(start, float)
     free = [0, 1, 2, 3, 4] if fixed_b is None else [0, 1, 2, 4]
     if fixed_b is not None:
-        if p[3] > p[2]:
-            p = np.array([p[0], p[1], p[3], p[2], p[4] + 90.0])
         p[3] = fixed_b
     used = np.ones(x.size, bool)
     res = None
@@ -471,7 +470,10 @@ def extract_disk(image: np.ndarray, method: str = "laplace", *, valid: np.ndarra
                       and (radius_prior is None or not np.isfinite(radius_prior)
                            or abs(cr / radius_prior - 1) < 0.1))
     if circle:
-        p, cov, _ = fit_ellipse(x[limb][cused], y[limb][cused], (ccx, ccy, cr, cr, 0.0))
+        # start the free ellipse from the algebraic conic through the limb points (a circle
+        # start is a saddle for the angle)
+        p, cov, _ = fit_ellipse(x[limb][cused], y[limb][cused],
+                                _algebraic_start(x[limb][cused], y[limb][cused], (ccx, ccy, cr)))
         limb_idx = np.flatnonzero(limb)[cused]
         limb = np.zeros(x.size, bool)
         limb[limb_idx] = True
@@ -516,6 +518,23 @@ def extract_disk(image: np.ndarray, method: str = "laplace", *, valid: np.ndarra
                    radius_prior)
 
 
+def _algebraic_start(x: np.ndarray, y: np.ndarray,
+                     circle: tuple[float, float, float]) -> tuple[float, float, float, float, float]:
+    """(cx, cy, a, b, angle) of the least-squares conic through the points, else the circle."""
+    mx, my = float(x.mean()), float(y.mean())
+    scale = float(max(np.std(x), np.std(y), 1.0))
+    u, v = (x - mx) / scale, (y - my) / scale
+    _, _, vt = np.linalg.svd(np.column_stack([u * u, u * v, v * v, u, v, np.ones_like(u)]),
+                             full_matrices=False)
+    cx, cy, a, b, ang, ell = _conic_to_ellipse(vt[-1][None, :])
+    cx, cy, a, b = cx * scale + mx, cy * scale + my, a * scale, b * scale
+    r = circle[2]
+    if bool(ell[0]) and np.all(np.isfinite([cx[0], cy[0], a[0], b[0]])) and 0.5 * r < a[0] < 2 * r \
+            and 0.5 * r < b[0] < 2 * r:
+        return float(cx[0]), float(cy[0]), float(a[0]), float(b[0]), float(ang[0])
+    return circle[0], circle[1], r, r * 1.001, 0.0
+
+
 def _sharp_edges(image: np.ndarray, x: np.ndarray, y: np.ndarray, gx: np.ndarray, gy: np.ndarray,
                  offset: float = 5.0, fraction: float = 0.8) -> np.ndarray:
     """Edge points whose profile is a blurred step (the limb), not a ramp (a terminator).
@@ -550,9 +569,14 @@ def _finish(img, ok, filled, bg, noise, mask_snr, edge_margin, x, y, limb, used,
     a_fixed = ratio_fixed_unc = float("nan")
     lx, ly = x[limb][used], y[limb][used]
     if radius_prior is not None and np.isfinite(radius_prior) and radius_prior > 0:
-        start_fixed = (cx, cy, a_ax * radius_prior / b_ax, radius_prior, ang)
+        # the semi-axis nearer the prediction is the one across the scan: hold it there and
+        # fit the other (along the scan; shorter than the prediction for a squeezed Moon)
+        if abs(b_ax / radius_prior - 1) <= abs(a_ax / radius_prior - 1):
+            start_fixed = (cx, cy, a_ax * radius_prior / b_ax, radius_prior, ang)
+        else:
+            start_fixed = (cx, cy, b_ax * radius_prior / a_ax, radius_prior, ang + 90.0)
         pf, covf, _ = fit_ellipse(lx, ly, start_fixed, fixed_b=float(radius_prior))
-        if pf[2] >= 0.5 * radius_prior:
+        if pf[2] >= 0.3 * radius_prior:
             a_fixed = float(pf[2])
             ratio_fixed_unc = float(np.sqrt(max(covf[2, 2], 0)) / radius_prior)
     if circle is not None:           # the mask and the geometry are the circle's

@@ -430,17 +430,23 @@ def _disk_checks(row: dict[str, Any], ch: ChannelData, disk: DiskFit) -> int:
     """ovrsamp_fa_fit from the ellipse; the flags for a disagreement with the file and the geometry."""
     flags = 0
     use_fixed = np.isfinite(disk.semi_major_fixed)
-    ratio = disk.axis_ratio_fixed if use_fixed else disk.axis_ratio
-    ratio_unc = disk.axis_ratio_fixed_unc if use_fixed else disk.axis_ratio_unc
-    if ch.ovrsamp_fa < 1.0:              # squeezed: the along-scan axis is the minor one
-        ratio_unc, ratio = ratio_unc / ratio**2, 1.0 / ratio
+    if use_fixed:                        # along / across, the across axis at the prediction
+        ratio, ratio_unc = disk.axis_ratio_fixed, disk.axis_ratio_fixed_unc
+    else:
+        ratio, ratio_unc = disk.axis_ratio, disk.axis_ratio_unc
+        if ch.ovrsamp_fa < 1.0:          # squeezed: the along-scan axis is the minor one
+            ratio_unc, ratio = ratio_unc / ratio**2, 1.0 / ratio
     row.update(ovrsamp_fa_fit=float(ratio), ovrsamp_fa_fit_unc=float(ratio_unc))
     if abs(ratio / ch.ovrsamp_fa - 1.0) > MISMATCH_TOLERANCE:
         flags |= FLAG_OVERSAMPLING_MISMATCH
         log.warning("channel %s: oversampling factor from the image %.4f differs from the file's "
                     "%.4f by more than %.0f %%", ch.channel, ratio, ch.ovrsamp_fa, 100 * MISMATCH_TOLERANCE)
     if ch.radius_prior is not None and np.isfinite(ch.radius_prior):
-        across = disk.radius if ch.ovrsamp_fa >= 1.0 else disk.semi_major
+        a, b = disk.ellipse_a, disk.ellipse_b
+        if not np.isfinite(a):
+            a = b = disk.radius
+        # the across-scan semi-axis: the one nearer the prediction
+        across = b if abs(b / ch.radius_prior - 1) <= abs(a / ch.radius_prior - 1) else a
         if abs(across / ch.radius_prior - 1.0) > MISMATCH_TOLERANCE:
             flags |= FLAG_RADIUS_MISMATCH
             log.warning("channel %s: fitted radius %.2f px differs from the %.2f px predicted by the "

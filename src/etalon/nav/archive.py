@@ -84,16 +84,20 @@ def stop_tdb(header: fits.Header, source: str | os.PathLike[str] | None = None) 
         try:
             sid = sclk.sclk_id_for(instrument)
             return sclk.ticks_to_tdb(sid, sclk.sclk_string_to_ticks(sid, str(header["SCSTOP"])))
-        except Exception as exc:  # unknown instrument or bad clock string: try the others
-            problems.append(f"SCSTOP {header['SCSTOP']!r}: {sclk.spice_message(exc)}")
+        except Exception as exc:  # unknown instrument, bad clock string or card: try the others
+            problems.append(f"SCSTOP: {sclk.spice_message(exc)}")
     for key in ("NOMSCT0", "RECSCT0"):
-        value = header.get(key)
+        try:
+            value = header.get(key)
+        except Exception as exc:  # an unparsable card (damaged file)
+            problems.append(f"{key}: {exc}")
+            continue
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > -999:
             return float(value)
     if "OBSENDDT" in header:
         try:
             return sclk.utc_to_tdb(str(header["OBSENDDT"]))
         except Exception as exc:
-            problems.append(f"OBSENDDT {header['OBSENDDT']!r}: {sclk.spice_message(exc)}")
+            problems.append(f"OBSENDDT: {sclk.spice_message(exc)}")
     raise EtalonInputError(source, "no usable stop time (SCSTOP, NOMSCT0, RECSCT0 or OBSENDDT)"
                            + (f": {'; '.join(problems)}" if problems else ""))

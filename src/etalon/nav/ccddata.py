@@ -159,8 +159,9 @@ def frame_to_ccddata(frame: Frame, uncertainty: np.ndarray | None = None) -> CCD
 def ccddata_to_frame(ccd: CCDData, source: str | None = None) -> tuple[Frame, np.ndarray | None]:
     """The :class:`Frame` of a CCDData, and its one-sigma uncertainty (or None).
 
-    FLAGS come from ``ccd.flags`` when present, else masked pixels get the bad
-    bit (1); ``ccd.meta`` becomes the header (BUNIT set from ``ccd.unit``).
+    FLAGS come from ``ccd.flags`` when present (``CCDData.read(path, hdu_flags="FLAGS")``),
+    else masked pixels get the missing bit (2: no usable data, never used by a step);
+    ``ccd.meta`` becomes the header (BUNIT set from ``ccd.unit``).
     """
     header = fits.Header(ccd.meta) if not isinstance(ccd.meta, fits.Header) else ccd.meta.copy()
     if ccd.unit is not None:
@@ -171,7 +172,7 @@ def ccddata_to_frame(ccd: CCDData, source: str | None = None) -> tuple[Frame, np
     else:
         flags = np.zeros(data.shape, np.uint8)
         if ccd.mask is not None:
-            flags[np.asarray(ccd.mask, bool)] |= FLAG_BAD
+            flags[np.asarray(ccd.mask, bool)] |= FLAG_MISSING
     unc = None
     if ccd.uncertainty is not None:
         from astropy.nddata import StdDevUncertainty

@@ -64,7 +64,7 @@ def planned_outputs(raw: list[str], output: str | None, output_dir: str | None) 
 def run(args: argparse.Namespace) -> int:
     """Decode the files; print what was written and what failed; return the exit code."""
     from etalon.batch import batch_exit_code, map_files, report_failures
-    from etalon.cliutil import UsageError, check_outputs, unique_inputs
+    from etalon.cliutil import UsageError, check_outputs, show_progress, unique_inputs
     from etalon.nav.decoder import _normalise_instrument
 
     usage = getattr(args, "_parser", None)
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(raw, outputs)
     pairs = list(zip(raw, outputs, strict=True))
     func = functools.partial(_decode_pair, instrument=args.instrument)
-    results = map_files(func, pairs, scheduler=args.scheduler, progress=not args.no_progress,
+    results = map_files(func, pairs, scheduler=args.scheduler, progress=show_progress(args),
                         description="nav decode")
     for (path, _), r in zip(pairs, results, strict=True):
         r.path = path

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     import functools
 
     from etalon.batch import batch_exit_code, map_files, report_failures
-    from etalon.cliutil import UsageError, check_outputs, unique_inputs
+    from etalon.cliutil import UsageError, check_outputs, show_progress, unique_inputs
     from etalon.nav.preprocess import load_tables
 
     inputs = unique_inputs(args.inputs)
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             log.warning("science folder: skipped %s: %s", path, reason)
     pairs = list(zip(inputs, outputs, strict=True))
     func = functools.partial(preprocess_pair, tables=tables)
-    results = map_files(func, pairs, scheduler=args.scheduler, progress=not args.no_progress,
+    results = map_files(func, pairs, scheduler=args.scheduler, progress=show_progress(args),
                         description="nav preprocess")
     shown: set[str] = set()
     for path, r in zip(inputs, results, strict=True):

@@ -266,8 +266,12 @@ def scan_science_folder(folder: str | os.PathLike[str]) -> ScienceIndex:
         except Exception as exc:  # not FITS, truncated...: skip, say why
             skipped.append((str(f), f"not a readable FITS file ({exc})"))
             continue
-        instrument = str(header.get("INSTRUME", "")).strip().upper()
-        ccdt = header.get("CCDT")
+        try:
+            instrument = str(header.get("INSTRUME", "")).strip().upper()
+            ccdt = header.get("CCDT")
+        except Exception as exc:  # an unparsable card: skip the file, say why
+            skipped.append((str(f), f"damaged FITS header ({exc})"))
+            continue
         if not instrument:
             skipped.append((str(f), "no INSTRUME keyword"))
             continue
@@ -278,6 +282,9 @@ def scan_science_folder(folder: str | os.PathLike[str]) -> ScienceIndex:
             t = stop_tdb(header, f)
         except EtalonInputError as exc:
             skipped.append((str(f), exc.problem))
+            continue
+        except Exception as exc:  # a damaged header astropy cannot parse
+            skipped.append((str(f), f"damaged FITS header ({exc})"))
             continue
         images.append(ScienceImage(str(f), instrument, t, float(ccdt)))
     images.sort(key=lambda s: (s.stop_tdb, s.path))

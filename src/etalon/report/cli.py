@@ -77,7 +77,7 @@ def planned_outputs(notebooks, output_dir) -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from etalon.cliutil import UsageError, check_outputs, output_dir_or_error
+    from etalon.cliutil import UsageError, check_outputs, output_dir_or_error, show_progress
     from etalon.report import format_value
     from etalon.report.parameters import ParameterError
     from etalon.report.runner import (
@@ -103,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
                          "copies would replace the source notebooks (use --output-dir reports)")
     check_outputs(notebooks, planned_outputs(notebooks, output_dir))
     runs = run_reports(notebooks, output_dir, values, rejected, jobs=args.jobs,
-                       hide_code=args.no_code, progress=not args.no_progress,
+                       hide_code=args.no_code, progress=show_progress(args),
                        cell_timeout_s=args.timeout or CELL_TIMEOUT_S)
     for r in runs:
         line = f"{r.status:>8}  {r.name:<32} {r.duration_s:6.1f} s"

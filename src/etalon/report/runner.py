@@ -399,7 +399,8 @@ def run_reports(
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%;table-layout:auto}th,td{border:1px solid #ccc;
-padding:.4em .6em;vertical-align:top;text-align:left;overflow-wrap:anywhere}.wrap{overflow-x:auto}th{background:#f0f0f0}.ok{color:#060;font-weight:bold}
+padding:.4em .6em;vertical-align:top;text-align:left;overflow-wrap:break-word}.wrap{overflow-x:auto}
+th{background:#f0f0f0;white-space:nowrap}.ok{color:#060;font-weight:bold}
 .failed,.rejected{color:#a00;font-weight:bold}code{font-size:90%}pre{white-space:pre-wrap;
 margin:0;font-size:85%}.meta{color:#666}
 """
@@ -432,7 +433,8 @@ def write_index(runs: Sequence[NotebookRun], output_dir: str | os.PathLike[str])
 <body><h1>etalon reports</h1>
 <p class="meta">{n_ok} of {len(runs)} notebooks succeeded &middot; etalon {__version__} &middot;
 Python {platform.python_version()} &middot; {stamp}</p>
-<div class="wrap"><table><tr><th>notebook</th><th>status</th><th>duration</th><th>parameters</th><th>headline figures</th></tr>
+<div class="wrap"><table>
+<tr><th>notebook</th><th>status</th><th>duration</th><th>parameters</th><th>headline figures</th></tr>
 {chr(10).join(rows)}
 </table></div></body></html>
 """

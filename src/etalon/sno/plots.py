@@ -87,8 +87,8 @@ def plot_coincidence_geometry(coincidences, axes=None):
     axes[0].hist(np.abs(np.asarray(c["dt_s"])) / 60.0, bins=20, color="C0")
     axes[0].set_xlabel("|t_B - t_A| (min)")
     axes[1].hist([np.asarray(c["vza_a"]), np.asarray(c["vza_b"])], bins=20,
-                 label=[str(c["satellite_a"][0]) if len(c) else "A",
-                        str(c["satellite_b"][0]) if len(c) else "B"])
+                 label=[" / ".join(sorted(set(np.asarray(c["satellite_a"]).astype(str)))) or "A",
+                        " / ".join(sorted(set(np.asarray(c["satellite_b"]).astype(str)))) or "B"])
     axes[1].set_xlabel("view zenith angle (deg)")
     axes[1].legend()
     axes[2].hist(np.asarray(c["view_separation_deg"]), bins=20, color="C2")

@@ -1,7 +1,12 @@
 """CT1 (local ghost) and CT2 (cross-talk ghost) stray light: models, correction, quantification.
 
 Modules: :mod:`~etalon.straylight.models` (kernels, ghosts, forward model and Level-1-style
-correction), :mod:`~etalon.straylight.params` (ECSV parameter sets). See ``docs/straylight.md``.
+correction), :mod:`~etalon.straylight.params` (ECSV parameter sets),
+:mod:`~etalon.straylight.simulate` (Moon scenes with known stray light),
+:mod:`~etalon.straylight.quantify` (CT1 fractions, CT2 coefficients with uncertainties and
+significance, residual maps), :mod:`~etalon.straylight.io` (FITS / netCDF scenes, result
+table), :mod:`~etalon.straylight.plots`, :mod:`~etalon.straylight.cli`
+(``etalon venus crosstalk``). See ``docs/straylight.md``.
 """
 
 from etalon.straylight.models import (

@@ -144,9 +144,9 @@ def plot_acquisition(acq, bands: Sequence[str] = ("B4", "B2"), title: str = "", 
         im = ax.imshow(np.arcsinh(np.clip(img - lo, 0, None) / (soft * (hi - lo))), origin="lower",
                        cmap="gray", aspect="equal")
         cb = fig.colorbar(im, ax=ax, shrink=0.7)
-        ticks = np.array([0, 0.01, 0.1, 0.5, 1.0]) * (hi - lo)
+        ticks = np.array([0, 0.05, 1.0]) * (hi - lo)
         cb.set_ticks(np.arcsinh(ticks / (soft * (hi - lo))), labels=[f"{v + lo:.1f}" for v in ticks])
-        cb.set_label("L1 counts above pedestal (DN, asinh)")
+        cb.set_label("L1 counts - pedestal (DN, asinh)", fontsize=8)
         ax.set_title(f"{b}  f = {acq.ovrsamp_fa:.2f}", fontsize=9)
         ax.set_xlabel("column (px)")
         ax.set_ylabel("line (px, along track)")

@@ -35,7 +35,8 @@ The chain of one acquisition (all numbers are the truth's, written out):
 
 Approximations (documented): the L1 stray-light correction is applied to first order: the
 corrected signal is the clean signal plus ``straylight_po_error`` x the injected stray light
-(exact to O(a e), a ~ 1 % the CT coefficients), and the noise passes through it unchanged; all bands share the lunar pattern (no spectral albedo map);
+(exact to O(a e), a ~ 1 % the CT coefficients), and the noise passes through it unchanged;
+all bands share the lunar pattern (no spectral albedo map);
 the geometry is the file date's for every band (band time offsets <= 2 s change the
 irradiance by < 1e-6).
 """

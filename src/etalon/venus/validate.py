@@ -24,7 +24,9 @@ __all__ = ["BUDGET", "compare_with_truth", "systematic_budget"]
 
 #: systematic budget (fraction of irr_expected) by lit-disk signal:
 #: (minimum mean DN on the lit disk, budget); below the last entry: not assessed
-BUDGET: tuple[tuple[float, float], ...] = ((10.0, 0.004), (5.0, 0.01))
+#: (set from an independent 30-acquisition calibration campaign, seed 21: the largest excess of
+#: |irr_obs / irr_expected - 1| over 3 sigma in each class, rounded up; docs/venus-simulator.md)
+BUDGET: tuple[tuple[float, float], ...] = ((20.0, 0.006), (10.0, 0.008), (5.0, 0.015))
 
 
 def systematic_budget(moon_mean_dn: float) -> float:
