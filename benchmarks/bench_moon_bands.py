@@ -12,7 +12,8 @@ read noise, hot and cold pixels, true irradiance from ROLO. Side by side:
 Each method runs in a fresh ``python`` subprocess (imports, file reading, geometry and model
 included in its wall time), reports its wall time and peak resident memory (this process and its
 workers, ``ru_maxrss``), and writes its rows; the rows of all methods are compared for identity.
-The irradiance error against the truth is printed too.
+The irradiance error against the truth is printed too. The machine's load average is printed
+before and after: other work on the machine takes the second core from the parallel run.
 
 Run by hand: ``.venv/bin/python benchmarks/bench_moon_bands.py [--jobs 2] [--repeat 1]``.
 Writes only to a temporary folder.
@@ -28,6 +29,14 @@ import sys
 import tempfile
 import time
 
+_MAKE = r"""
+import json, sys
+from etalon.moon.simulate import write_simulated_acquisition
+truth = write_simulated_acquisition(sys.argv[1], radius_px=float(sys.argv[2]), ovrsamp_fa=float(sys.argv[3]))
+with open(sys.argv[4], "w") as f:
+    json.dump(truth, f)
+"""
+
 _CHILD = r"""
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
@@ -37,7 +46,9 @@ path, jobs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rows = measure_file(path, model="rolo", jobs=jobs)
 wall = time.perf_counter() - t0
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-rss_self, rss_children = me.ru_maxrss / 1024, kids.ru_maxrss / 1024
+with open("/proc/self/status") as f:      # VmHWM: this process's peak, reset at exec
+    rss_self = next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+rss_children = kids.ru_maxrss / 1024
 cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 keep = ("channel", "irr_obs", "irr_obs_unc", "irr_model", "ratio", "ratio_unc", "ovrsamp_fa_fit",
         "radius", "integration_margin", "flags")
@@ -61,12 +72,15 @@ def main() -> None:
     parser.add_argument("--ovrsamp", type=float, default=1.2, help="oversampling factor")
     args = parser.parse_args()
     os.environ.setdefault("ETALON_CACHE", tempfile.mkdtemp(prefix="etalon-bench-"))
-    from etalon.moon.simulate import write_simulated_acquisition
-
     tmp = tempfile.mkdtemp(prefix="bench-moon-bands-")
     path = os.path.join(tmp, "venus_like_12band.nc")
     t0 = time.perf_counter()
-    truth = write_simulated_acquisition(path, radius_px=args.radius, ovrsamp_fa=args.ovrsamp)
+    # written by its own process, so this one stays small (a child forked from a large
+    # process would inherit its peak memory figure)
+    subprocess.run([sys.executable, "-c", _MAKE, path, str(args.radius), str(args.ovrsamp),
+                    os.path.join(tmp, "truth.json")], check=True)
+    with open(os.path.join(tmp, "truth.json")) as f:
+        truth = json.load(f)
     size_mb = os.path.getsize(path) / 1e6
     print(f"acquisition: 12 bands, Moon {2 * args.radius:.0f} px across x {args.ovrsamp} along track, "
           f"{size_mb:.0f} MB, written in {time.perf_counter() - t0:.1f} s; {os.cpu_count()} cores, "

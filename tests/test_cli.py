@@ -132,7 +132,9 @@ def test_ccd_calibrate_o_names_a_file_and_an_existing_folder_is_refused(archive,
     assert "is an existing folder, expected a file name (use --output-dir for a folder)" in err
     assert main(["ccd", "calibrate", str(archive), "--output-dir", str(tmp_path / "cal"),
                  "--no-progress"]) == 0
-    assert [p.name for p in (tmp_path / "cal").iterdir()] == [f"{archive.stem}_cal.fits"]
+    # the product and, the despiker having run, the reversible product (archive RADREV)
+    assert sorted(p.name for p in (tmp_path / "cal").iterdir()) == [f"{archive.stem}_cal.fits",
+                                                                   f"{archive.stem}_calrev.fits"]
 
 
 def test_ccd_calibrate_product_of_one_input_is_another_input(archive, capsys):

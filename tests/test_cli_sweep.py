@@ -218,12 +218,6 @@ KNOWN: dict[str, str] = {
     **{f"moon measure-{k}": f"issue 9: moon measure {_EXIT1}" for k in BAD_INPUTS},
     **{f"venus crosstalk-{k}": f"issue 12: venus crosstalk {_EXIT1}" for k in BAD_INPUTS},
     "venus-crosstalk-junk": f"issue 12: venus crosstalk {_EXIT1}",
-    "campaign-simulate-output-dir-is-a-file": "issue 11: campaign simulate --output-dir FILE: "
-                                              "FileExistsError traceback (campaign/synthetic.py write; "
-                                              "use etalon.cliutil.output_dir_or_error first)",
-    "sno predict-empty": "issue 14: sno predict on an empty CONFIG.toml: the error does not name the file",
-    **{f"sno compare-{k}": f"issue 14: sno compare {_EXIT1}"
-       for k in ("empty", "junk", "naxis", "non-ascii")},
 }
 SLOW = {"moon measure-naxis": f"issue 9: moon measure: {_NAXIS} (moon/images.py)",
         "venus crosstalk-naxis": f"issue 12: venus crosstalk: {_NAXIS}"}

@@ -144,6 +144,9 @@ def test_non_positive_oversampling_factor_is_refused(tmp_path, value):
     path = _copy_with(tmp_path, "ovr.nc", lambda ds: ds["ovrsamp_fa"].__setitem__(0, value))
     with pytest.raises(EtalonInputError, match="oversampling factor must be > 0"):
         measure_file(path)
+    if value == 0.0:                    # the same error from a worker process, naming the file
+        with pytest.raises(EtalonInputError, match=r"ovr\.nc: channel VIS006: oversampling"):
+            measure_file(path, jobs=2)
 
 
 def test_damaged_global_attributes_give_an_input_error(tmp_path, monkeypatch):

@@ -139,11 +139,12 @@ def test_cli_defaults_and_failures_reported(tmp_path, capsys):
     broken.write_bytes(b"SIMPLE  =  garbage")
     out_dir = tmp_path / "out"
     code = main(["nav", "preprocess", str(seq[1]["path"]), str(broken), "--output-dir", str(out_dir),
-                 "--scheduler", "synchronous", "--quiet"])
+                 "--scheduler", "synchronous", "--no-progress"])
     assert code == 1                                 # one failure, named
     err = capsys.readouterr().err
     assert "FAILED" in err and "broken.fits" in err
-    assert "FILTER UNKNOWN" in err and "no science folder given" in err
+    # every default taken is a warning on the terminal, naming the file
+    assert f"{seq[1]['path']}: FILTER UNKNOWN" in err and "no science folder given" in err
     with fits.open(out_dir / (seq[1]["path"].name[:-5] + "_prep.fits")) as hdul:
         assert hdul[0].header["FILTER"] == "UNKNOWN"  # 9000911 not in the bundled example
         assert hdul[0].header["CCDT"] == -9999.0

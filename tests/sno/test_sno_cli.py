@@ -272,3 +272,29 @@ def test_overpasses_dry_run_writes_nothing(tmp_path, tle_path, capsys):
     text = capsys.readouterr().out
     assert "SENTINEL-2B" in text and "would write" in text
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a table\n", "# ECSV é\x00".encode()])
+def test_compare_every_input_bad_exit_2_nothing_written(tmp_path, capsys, content):
+    """All inputs bad: nothing done, exit 2 (the batch rule of etalon.batch.batch_exit_code)."""
+    bad = [tmp_path / "m1.ecsv", tmp_path / "trame_é.ecsv"]
+    for p in bad:
+        p.write_bytes(content)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\nname = "sno"\n[compare]\nn_draws = 30\n')
+    outdir = tmp_path / "cmp"
+    assert main(["sno", "compare", *map(str, bad), "--config", str(cfg),
+                 "--output-dir", str(outdir)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert all(p.name in err for p in bad), err
+    assert not outdir.exists() or list(outdir.iterdir()) == []
+
+
+def test_predict_empty_config_names_the_file(tmp_path, capsys):
+    cfg = tmp_path / "empty.toml"
+    cfg.write_bytes(b"")
+    assert main(["sno", "predict", str(cfg), "--output-dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}: the window needs a start and an end" in err, err
+    assert not (tmp_path / "o").exists()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from astropy.table import Table
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from etalon.cli import main
 from etalon.straylight.io import TABLE_COLUMNS, write_fits_scene, write_netcdf_scene
@@ -45,3 +47,83 @@ def test_crosstalk_cli_fits_and_netcdf(tmp_path):
     assert t.meta["etalon_step"] == "venus crosstalk"
     # the output may not be an input
     assert main(["venus", "crosstalk", str(fits_path), "-o", str(fits_path), "-q"]) == 2
+
+
+def _naxis_bomb(path, hdu_start: int = 0) -> None:
+    """Set the first NAXIS card at or after byte ``hdu_start`` to 99999999999999999999."""
+    raw = bytearray(path.read_bytes())
+    i = next(i for i in range(hdu_start, len(raw), 80) if raw[i:i + 8] == b"NAXIS   ")
+    raw[i:i + 80] = f"{'NAXIS':8}= {'99999999999999999999':>20}".ljust(80).encode()
+    path.write_bytes(bytes(raw))
+
+
+def test_crosstalk_every_input_bad_exit_2_naxis_refused_fast(tmp_path, capsys):
+    """NAXIS = 1e20 in the primary header or in a band extension is refused (astropy would
+    loop without end); every input bad gives exit 2 and no table."""
+    images = {"B1": np.ones((8, 8)), "B2": np.ones((8, 8))}
+    prim = write_fits_scene(tmp_path / "prim.fits", images)
+    ext = write_fits_scene(tmp_path / "ext.fits", images)
+    _naxis_bomb(prim)
+    _naxis_bomb(ext, hdu_start=2880 * 2)  # after the (stamped) primary header: in an extension
+    junk = tmp_path / "trame_é.fits"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype="uint8").tobytes())
+    empty = tmp_path / "empty.fits"
+    empty.write_bytes(b"")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    out = tmp_path / "o" / "ct.ecsv"
+    code = main(["venus", "crosstalk", str(prim), str(ext), str(junk), str(empty), str(tmp_path / "none"),
+                 "-o", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "prim.fits: invalid NAXIS card (99999999999999999999)" in err, err
+    assert "ext.fits: HDU " in err and "invalid NAXIS card (99999999999999999999)" in err, err
+    assert "trame_é.fits" in err and "empty.fits" in err and "none" in err
+    assert "5 of 5 file(s) failed" in err
+    assert not out.exists()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_crosstalk_output_is_an_input_refused(tmp_path, capsys):
+    scene = write_fits_scene(tmp_path / "s.fits", {"B1": np.ones((8, 8))})
+    data = scene.read_bytes()
+    assert main(["venus", "crosstalk", str(scene), "-o", str(scene), "--no-progress"]) == 2
+    assert f"{scene}: output is the input" in capsys.readouterr().err
+    assert scene.read_bytes() == data
+
+
+_SCENE = None
+
+
+def _scene_bytes(tmp_path_factory=None) -> bytes:
+    global _SCENE
+    if _SCENE is None:
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as d:
+            p = write_fits_scene(Path(d) / "s.fits", {"B1": np.ones((6, 6)), "B2": np.ones((6, 6))})
+            _SCENE = p.read_bytes()
+    return _SCENE
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3 * 2880 + 400), st.sampled_from(
+    [b"NAXIS   = 99999999999999999999", b"NAXIS2  = -5", b"BITPIX  = 7", b"END", b"\x00\xff",
+     b"NAXIS1  = 1000000000", b"PCOUNT  = -1", b"GCOUNT  = 99999999999"])), min_size=1, max_size=3))
+def test_read_scene_fuzz_only_input_errors(tmp_path, edits):
+    """Mutated header cards: the reader returns a scene or raises EtalonInputError, quickly."""
+    from etalon.fileio import EtalonInputError
+    from etalon.straylight.io import read_scene
+
+    raw = bytearray(_scene_bytes())
+    for pos, text in edits:
+        pos = pos - pos % 80 if not text.startswith(b"\x00") else pos
+        raw[pos:pos + len(text)] = text
+    p = tmp_path / "fuzz.fits"
+    p.write_bytes(bytes(raw))
+    try:
+        images = read_scene(p)
+    except EtalonInputError as exc:
+        assert str(exc).startswith(str(p))
+    else:
+        assert set(images) <= {"B1", "B2"}

@@ -37,6 +37,6 @@ def test_simulate_campaign_cli(tmp_path, capsys):
 
 
 def test_budget_table():
-    assert systematic_budget(50.0) == 0.006 and systematic_budget(12.0) == 0.008
+    assert systematic_budget(50.0) == 0.008 and systematic_budget(12.0) == 0.009
     assert systematic_budget(7.0) == 0.015
     assert systematic_budget(3.0) != systematic_budget(3.0)      # NaN: not assessed

@@ -144,7 +144,7 @@ def test_files_are_gsics_and_hold_l1_and_raw(campaign):
         dark_t, gain_t = ds["dark_true"][:, 3], ds["relgain_true"][:, 3]
     # raw DN = A_true G_true L + D_true: deep-space columns sit at the true dark
     assert np.median(raw[:10]) == pytest.approx(np.median(dark_t), abs=1.0)
-    assert abs(np.mean(gain_t) - 1) < 1e-12
+    assert abs(np.mean(gain_t) - 1) < 0.003               # a crop of an array normalised to 1
 
 
 def test_deterministic_by_seed(tmp_path):

@@ -121,7 +121,13 @@ def _acceptance(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from etalon.campaign.synthetic import simulate_campaign
+    from etalon.cliutil import UsageError, output_dir_or_error
 
+    output_dir_or_error(args.output_dir)  # before any work: a file in the way is refused
+    if args.files < 1:
+        raise UsageError(f"--files {args.files}: must be >= 1")
+    if not 0 <= args.noise < 1:
+        raise UsageError(f"--noise {args.noise}: must be in [0, 1) (relative noise per ratio)")
     bands = [b.strip() for b in args.bands.split(",") if b.strip()] if args.bands else None
     camp = simulate_campaign(args.seed, bands, noise=args.noise)
     paths, po, truth = camp.write(args.output_dir, files=args.files)

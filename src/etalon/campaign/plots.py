@@ -178,11 +178,11 @@ def plot_acceptance(table) -> Figure:
     """The acceptance figures: |offset| and |drift| per band against their thresholds."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     x = np.arange(len(table))
-    ok = np.asarray(table["verdict"]) == "PASS"
-    colours = np.where(ok, "tab:green", "tab:red")
-    for ax, key, unc, thr, label in ((a1, "phase_offset", "phase_offset_unc", "max_phase_offset",
-                                      "|phase offset| (%)"),
-                                     (a2, "drift", "drift_unc", "max_abs_drift", "|drift| (% per year)")):
+    for ax, key, unc, thr, label, flag in ((a1, "phase_offset", "phase_offset_unc", "max_phase_offset",
+                                            "|phase offset| (%)", "pass_offset"),
+                                           (a2, "drift", "drift_unc", "max_abs_drift",
+                                            "|drift| (% per year)", "pass_drift")):
+        colours = np.where(np.asarray(table[flag], dtype=bool), "tab:green", "tab:red")
         v = 100 * np.abs(np.asarray(table[key], dtype=float))
         u = 100 * np.asarray(table[unc], dtype=float)
         ax.bar(x, v, color=colours, alpha=0.7)
@@ -191,11 +191,12 @@ def plot_acceptance(table) -> Figure:
                 100 * float(table[thr][-1])] if len(x) else [], where="post", color="k", ls="--",
                 label="threshold")
         ax.set_xticks(x, list(table["channel"]))
-        ax.set_xlabel("band (green pass, red fail)")
+        ax.set_xlabel("band (green: criterion met, red: not met)")
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
+    verdicts = ", ".join(f"{c} {v}" for c, v in zip(table["channel"], table["verdict"], strict=True))
     fig.suptitle(f"In-flight acceptance: {table.meta.get('phase', '')} vs "
-                 f"{table.meta.get('reference_phase', '')}")
+                 f"{table.meta.get('reference_phase', '')} (verdicts: {verdicts})", fontsize=9)
     return fig
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 
 from etalon.cliutil import add_common_options
 
@@ -22,10 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Calibrate FITS frames: etalon's pre-processed NAV frames (1024 x 1024 with "
                     "overclock) and the mission's archive products alike. Steps the input's own "
                     "keywords say were applied are not applied again. Writes the file -o names "
-                    "(one input) or <output-dir>/<name>_cal.fits, with FLAGS and SNR extensions; "
-                    "inputs are never modified; a failing file is reported and the others still "
-                    "finish. Every degraded result (unknown CCDT, synthetic references) is a "
-                    "warning on the terminal and a HISTORY line in the product.",
+                    "(one input) or <output-dir>/<name>_cal.fits, with FLAGS, MASK, UNCERT and "
+                    "SNR extensions (CCDData.read opens it), and, when an irreversible step "
+                    "(despike) was applied, <name>_calrev.fits with the reversible steps only "
+                    "(CALTYPE RADREV...), as the archive does; inputs are never modified; "
+                    "a failing file is reported and the others still finish. Every degraded "
+                    "result (unknown CCDT, smear, synthetic references) is a warning on the "
+                    "terminal and a HISTORY line in the product.",
         epilog="Exit status: 0 all files calibrated, 1 some file failed (each reported), "
                "2 bad configuration or options, or outputs that would overwrite an input or "
                "each other.",
@@ -67,7 +69,19 @@ def _pipeline(config):
 
 
 def planned_outputs(inputs: list[str], output: str | None, output_dir: str | None) -> list[str]:
-    """The product of each input: ``output``, or ``output_dir/<stem>_cal.fits``."""
+    """Every file the command may write: each input's product (``output``, or
+    ``output_dir/<stem>_cal.fits``) followed by its reversible product (``<stem>_calrev.fits``),
+    so that :func:`etalon.cliutil.check_outputs` also guards the reversible files."""
+    from etalon.ccd.pipeline import reversible_path
+
+    out: list[str] = []
+    for product in _products(inputs, output, output_dir):
+        out += [product, str(reversible_path(product))]
+    return out
+
+
+def _products(inputs: list[str], output: str | None, output_dir: str | None) -> list[str]:
+    """The calibrated product of each input, in input order."""
     from pathlib import Path
 
     if output:
@@ -78,20 +92,25 @@ def planned_outputs(inputs: list[str], output: str | None, output_dir: str | Non
 def calibrate_pair(pair: tuple[str, str], config=None) -> dict:
     """Calibrate ``pair[0]`` into ``pair[1]`` (module level: shipped to batch workers).
 
-    Returns ``output`` and ``warnings``: the HISTORY lines this run marked as
-    warnings (``etalon WARNING: ...``), so that the command shows them.
+    Writes through :func:`etalon.ccd.pipeline.calibrate_to`: the product with FLAGS,
+    MASK, UNCERT and SNR extensions and, when an irreversible step (despike) was
+    applied, the reversible product ``<name>rev.fits`` beside it.
+
+    Returns
+    -------
+    dict
+        ``output``, ``reversible`` (path or None) and ``warnings`` (the degraded
+        results and defaults taken, also in the product's HISTORY).
     """
-    from etalon.frame import read_frame, write_frame
+    from etalon.ccd.pipeline import calibrate_to, collect_warnings
+    from etalon.frame import read_frame
 
     path, out = pair
     frame = read_frame(path)
-    n_before = len(frame.header.get("HISTORY", []))
-    result = _pipeline(config).run(frame)
-    # astropy wraps a long HISTORY text over cards of 72 characters: join them back
-    new = "".join(str(h) for h in list(result.frame.header.get("HISTORY", []))[n_before:])
-    warned = [m.strip() for m in re.findall(r"etalon WARNING:(.*?)(?=etalon |$)", new)]
-    write_frame(result.frame, out)
-    return {"output": str(out), "warnings": warned}
+    with collect_warnings():  # returned, and said once by the main process (batch workers)
+        info = calibrate_to(frame, out, _pipeline(config))
+    return {"output": info["output"], "reversible": info["reversible"],
+            "warnings": list(info["warnings"])}
 
 
 def _say_where_references_go() -> None:
@@ -123,14 +142,19 @@ def _calibrate(args: argparse.Namespace) -> int:
                          "given); use --output-dir for several")
     _pipeline(args.config)  # fail early on a bad configuration
     _say_where_references_go()
-    outputs = planned_outputs(inputs, args.output, args.output_dir)
-    check_outputs(inputs, outputs)
+    # planned_outputs gives two files per input (product, reversible product): pair each
+    # with its input so that a clash names the inputs
+    check_outputs([p for p in inputs for _ in range(2)],
+                  planned_outputs(inputs, args.output, args.output_dir))
+    outputs = _products(inputs, args.output, args.output_dir)
     func = functools.partial(calibrate_pair, config=args.config)
     results = map_files(func, list(zip(inputs, outputs, strict=True)), scheduler=args.scheduler,
                         progress=show_progress(args), description="calibrate")
     for r in results:
         if r.ok:
             print(f"{r.path} -> {r.value['output']}")
+            if r.value.get("reversible"):
+                print(f"{r.path} -> {r.value['reversible']} (reversible steps only)")
             for text in r.value["warnings"]:
                 log.warning("%s: %s", r.path, text)
     report_failures(results)

@@ -18,10 +18,12 @@ despike, clean, denoise, mtf, radiance, iof, geometric.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +57,33 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["DEFAULT_CONFIG", "IRREVERSIBLE_STEPS", "STATES", "STEPS", "CalibrationResult",
-           "Pipeline", "StepRecord", "calibrate_file", "calibrate_to", "reversible_path"]
+           "Pipeline", "StepRecord", "calibrate_file", "calibrate_to", "collect_warnings",
+           "reversible_path"]
 
 log = logging.getLogger(__name__)
+
+_quiet = threading.local()
+
+
+@contextlib.contextmanager
+def collect_warnings():
+    """Within it, the pipeline does not log its warnings: the caller logs the returned ones.
+
+    ``CalibrationResult.warnings`` and the ``warnings`` of :func:`calibrate_to` still
+    hold every one (and HISTORY still records them). The command line uses it so that
+    a warning raised in a batch worker is said once, by the main process. Per thread.
+    """
+    before = getattr(_quiet, "on", False)
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = before
+
+
+def _log_warning(msg: str, *args) -> None:
+    if not getattr(_quiet, "on", False):
+        log.warning(msg, *args)
 
 #: steps that cannot be undone (they replace pixel values): the reversible product
 #: (CALTYPE ...REV, as the archive's RADREV) is made without them
@@ -395,7 +421,7 @@ class Pipeline:
             self._references[key] = (value, synthetic)
             if synthetic and kind not in self._warned:
                 self._warned.add(kind)
-                log.warning("ccd calibrate: no %s reference given for %s: using etalon's synthetic "
+                _log_warning("ccd calibrate: no %s reference given for %s: using etalon's synthetic "
                             "%s (illustrative, not the mission's; CALSYNTH = T in the products)",
                             kind, ref.reference_instrument(instrument), Path(path).name)
         return self._references[key]
@@ -510,7 +536,7 @@ class _Run:
     def warn(self, text: str) -> None:
         """A degraded result: logged, and a HISTORY warning line."""
         self.warnings.append(text)
-        log.warning("%s: %s", self.source, text)
+        _log_warning("%s: %s", self.source, text)
         add_history(self.header, f"etalon WARNING: {text}")
 
     def already(self, keyword: str) -> bool:
@@ -641,8 +667,8 @@ class _Run:
         if not known:  # the archive's -9999 "no value": pre-processing found no science image
             ccdt = reference.t_ref_k
             set_keywords(self.header, {"DRKTDEF": True})
-            add_history(self.header, f"etalon WARNING: CCDT unknown ({self.header.get('CCDT')}): "
-                                     f"dark at the reference's temperature {ccdt:.3f} K")
+            self.warn(f"CCDT unknown ({self.header.get('CCDT')}): dark at the reference's "
+                      f"temperature {ccdt:.3f} K")
         self.apply(subtract_dark(self.data, self.flags, self.header, reference,
                                  inttime_ms=inttime, ccdt_k=float(ccdt), variance=self.variance))
         self.record(cfg, "applied", cfg.reason if known else
@@ -839,7 +865,8 @@ def calibrate_to(frame: Frame | str | os.PathLike[str], out: str | os.PathLike[s
     if reversible and any(r.step in IRREVERSIBLE_STEPS and r.outcome == "applied"
                           for r in result.steps):
         rev_out = reversible_path(out)
-        rev = pipeline.run(frame, reversible=True)
+        with collect_warnings():  # the same warnings again: said once, by the first run
+            rev = pipeline.run(frame, reversible=True)
         write_product(rev.frame, rev_out, rev.uncertainty)
     if result.synthetic:
         warnings.append("synthetic reference(s) " + ", ".join(result.synthetic) + ": etalon's "

@@ -13,6 +13,7 @@ values are all fill (HRVIS in the SEVIRI files) is kept with ``present=False``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,17 @@ def _scalar(v: Any) -> Any:
     return v
 
 
-def read_gsics_lunar(path: str | os.PathLike[str]) -> GsicsLunarObservation:
+def read_gsics_lunar(path: str | os.PathLike[str],
+                     channels: Sequence[str] | None = None) -> GsicsLunarObservation:
     """Read a GSICS lunar observation netCDF file, all variables, fill values honoured.
+
+    Parameters
+    ----------
+    path : path-like
+    channels : sequence of str, optional
+        Read only these channels (their imagettes and per-channel values, in the file's
+        order; ``[]`` reads the time, position and attributes alone). Unknown names are
+        ignored. Default: every channel.
 
     Raises
     ------
@@ -138,9 +148,22 @@ def read_gsics_lunar(path: str | os.PathLike[str]) -> GsicsLunarObservation:
         if missing:
             raise EtalonInputError(p, f"not a GSICS lunar observation file: missing {missing}")
         ds.set_auto_chartostring(False)
+        keep = None
+        if channels is not None:
+            all_names = [str(n) for n in np.atleast_1d(np.char.strip(np.asarray(
+                netCDF4.chartostring(np.ma.filled(ds["channel_name"][:], b""))).astype(str)))]
+            wanted = {str(c) for c in channels}
+            keep = [i for i, n in enumerate(all_names) if n in wanted]
+        n_chan = len(ds.dimensions["chan"]) if "chan" in ds.dimensions else None
         variables: dict[str, Any] = {}
         for name, var in ds.variables.items():
-            data = var[:]
+            dims = var.dimensions
+            if keep is not None and "chan" in dims and n_chan is not None:
+                index = tuple(keep if d == "chan" else slice(None) for d in dims)
+                data = var[index] if keep else var[tuple(slice(0, 0) if d == "chan" else slice(None)
+                                                          for d in dims)]
+            else:
+                data = var[:]
             if var.dtype == "S1" or (hasattr(data, "dtype") and data.dtype.kind == "S"):
                 data = netCDF4.chartostring(np.ma.filled(data, b""))
                 data = np.char.strip(np.asarray(data).astype(str))

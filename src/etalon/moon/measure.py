@@ -171,13 +171,17 @@ class ChannelMeasurement:
     background_region: np.ndarray | None = field(default=None, repr=False)
 
 
-def read_channels(path: str | os.PathLike[str]) -> list[ChannelData]:
-    """All channels of a GSICS netCDF file, or the one channel of a FITS Moon image."""
+def _is_netcdf(p: Path) -> bool:
+    return p.suffix.lower() in (".nc", ".nc4", ".netcdf")
+
+
+def read_channels(path: str | os.PathLike[str], channels: Sequence[str] | None = None) -> list[ChannelData]:
+    """All channels (or the named ones) of a GSICS netCDF file, or the one channel of a FITS image."""
     p = require_file(path, "Moon observation")
-    if p.suffix.lower() in (".nc", ".nc4", ".netcdf"):
+    if _is_netcdf(p):
         from etalon.moon.gsics import read_gsics_lunar
 
-        obs = read_gsics_lunar(p)
+        obs = read_gsics_lunar(p, channels)
         out = []
         for ch in obs.channels:
             counts = np.ma.filled(ch.dc_imagette.astype(float), np.nan)
@@ -594,6 +598,17 @@ def _measure_one(args: tuple) -> dict[str, Any]:
     return measure_channel(ch, method, threshold, **kwargs).row
 
 
+def _measure_named(args: tuple) -> dict[str, Any]:
+    """Process-pool worker: read one channel of a GSICS file and measure it (no large pickles)."""
+    path, name, obs_moon_km, method, threshold, kwargs = args
+    try:
+        (ch,) = read_channels(path, [name])
+        ch.radius_prior = predicted_radius_px(obs_moon_km, ch.pix_solid_ang)
+        return measure_channel(ch, method, threshold, **kwargs).row
+    except EtalonInputError as exc:      # its (path, problem) signature does not unpickle
+        raise ValueError(exc.problem) from None
+
+
 def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshold: float | None = None,
                  srf: str | None = None, model: str = "rolo", jobs: int = 1, executor: Any = None,
                  **kwargs: Any) -> list[dict[str, Any]]:
@@ -606,8 +621,9 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     Parameters
     ----------
     jobs : int
-        Channels measured in parallel by that many processes (1: in this process).
-        The rows are identical to the sequential run (same arithmetic, same order).
+        Channels measured in parallel by that many processes (1: in this process). Each
+        worker reads its own channel of a GSICS file. The rows are identical to the
+        sequential run (same data, same arithmetic, same order).
     executor : concurrent.futures.Executor, optional
         An existing pool to use instead of starting one (:func:`measure_files` shares one).
 
@@ -616,36 +632,62 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     EtalonInputError
         Naming the file, when it cannot be read or measured.
     """
-    p = Path(path)
-    channels = read_channels(p)
+    p = require_file(path, "Moon observation")
+    parallel = (executor is not None or jobs > 1) and _is_netcdf(p)
+    if parallel:
+        from etalon.moon.gsics import read_gsics_lunar
+
+        head = read_gsics_lunar(p, [])                       # time, position: no imagettes
+        names = _channel_names(p)
+        probe = ChannelData("", np.empty((0, 0)), None, None, np.nan, 1.0, head.time,
+                            head.sat_pos_km, head.frame)
+        channels = [probe]
+    else:
+        channels = read_channels(p)
     try:
         geo = _geometry(channels[0])
     except (ValueError, TypeError) as exc:
         raise EtalonInputError(p, f"cannot compute the lunar geometry ({exc})") from exc
-    for ch in channels:
-        ch.radius_prior = predicted_radius_px(geo.obs_moon_km, ch.pix_solid_ang)
-    present = [ch for ch in channels if ch.present]
-    if present and all(ch.pix_solid_ang_rel_unc == 0 and ch.ovrsamp_fa_unc == 0 for ch in present):
-        log.warning("%s: no uncertainty of the pixel solid angle or oversampling factor in the file: "
-                    "those budget terms are 0", p)
-    tasks = [(ch, method, threshold, kwargs) for ch in channels]
     own = None
     try:
-        if executor is None and jobs > 1 and len(channels) > 1:
-            from concurrent.futures import ProcessPoolExecutor
+        if parallel:
+            if executor is None:
+                from concurrent.futures import ProcessPoolExecutor
 
-            executor = own = ProcessPoolExecutor(max_workers=min(jobs, len(channels)))
-        rows = list(executor.map(_measure_one, tasks)) if executor is not None else [
-            _measure_one(t) for t in tasks]
+                executor = own = ProcessPoolExecutor(max_workers=min(jobs, max(len(names), 1)))
+            tasks = [(str(p), name, geo.obs_moon_km, method, threshold, kwargs) for name in names]
+            rows = list(executor.map(_measure_named, tasks))
+        else:
+            for ch in channels:
+                ch.radius_prior = predicted_radius_px(geo.obs_moon_km, ch.pix_solid_ang)
+            rows = [_measure_one((ch, method, threshold, kwargs)) for ch in channels]
     except ValueError as exc:
         raise EtalonInputError(p, str(exc)) from exc
     finally:
         if own is not None:
             own.shutdown()
+    measured = [r for r in rows if not r["flags"] & FLAG_CHANNEL_ABSENT]
+    if measured and all(r["irr_obs_unc_pix_solid_ang"] == 0 and r["irr_obs_unc_oversampling"] == 0
+                        for r in measured):
+        log.warning("%s: no uncertainty of the pixel solid angle or oversampling factor in the file: "
+                    "those budget terms are 0", p)
     for row in rows:
         row["file"] = p.name
     add_model(rows, channels, srf, model, geometry=geo)
     return rows
+
+
+def _channel_names(p: Path) -> list[str]:
+    """Channel names of a GSICS file, in its order (reads ``channel_name`` only)."""
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(p) as ds:
+            ds.set_auto_chartostring(False)
+            raw = np.ma.filled(ds["channel_name"][:], b"")
+            return [str(n).strip() for n in np.atleast_1d(netCDF4.chartostring(raw))]
+    except (OSError, KeyError, IndexError, ValueError) as exc:
+        raise EtalonInputError(p, f"cannot read the channel names ({exc})") from exc
 
 
 def rows_to_table(rows: Sequence[dict[str, Any]]) -> Table:

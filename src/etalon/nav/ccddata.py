@@ -85,7 +85,7 @@ def ccd_unit(header: fits.Header) -> None:
     if found != unit:
         if "BUNITARC" not in header:
             header["BUNITARC"] = (found, "Archive spelling of BUNIT")
-        header["BUNIT"] = (unit, "Physical units for data pixel (astropy-parsable)")
+        header["BUNIT"] = (unit, "Physical unit of the data (astropy-parsable)")
 
 
 def mask_of(flags: np.ndarray) -> np.ndarray:

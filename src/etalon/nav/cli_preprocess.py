@@ -40,8 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="decoded NAV FITS, raw NAV file or archive FITS product")
     p.add_argument("--sequence", metavar="CSV", default=None,
-                   help="sequencing table, columns exposure_id,doy,filter (default: the bundled "
-                   "example; images absent from it get FILTER = UNKNOWN and a warning)")
+                   help="sequencing table, columns exposure_id,doy,filter[,instrument] "
+                   "(default: the bundled example; images absent from it get FILTER = UNKNOWN "
+                   "and a warning)")
     p.add_argument("--science-dir", metavar="DIR", default=None,
                    help="folder of science FITS files (HRIVIS/MRIVIS/ITSVIS) giving CCDT from "
                    "the nearest image in time (default: none, CCDT = DELTAT = -9999 with a "
@@ -68,21 +69,14 @@ def planned_outputs(inputs: list[str], output: str | None, output_dir: str | Non
 def preprocess_pair(pair: tuple[str, str], tables) -> dict:
     """Pre-process ``pair[0]`` into ``pair[1]`` (module level: shipped to batch workers).
 
-    Returns the dict of :func:`etalon.nav.preprocess.preprocess_file`: ``output``,
-    ``instrument``, ``warnings``.
+    Returns the dict of :func:`etalon.nav.preprocess.preprocess_file` (written through
+    :func:`etalon.nav.ccddata.write_product`: FLAGS, MASK, CCDData-readable BUNIT):
+    ``output``, ``instrument``, ``warnings``.
     """
-    import warnings
-
-    from etalon.frame import write_frame
-    from etalon.nav.preprocess import PreprocessWarning, preprocess_frame, read_input
+    from etalon.nav.preprocess import preprocess_file
 
     path, out = pair
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PreprocessWarning)
-        result = preprocess_frame(read_input(path), tables)
-    write_frame(result, out)
-    return {"output": str(out), "instrument": str(result.header.get("INSTRUME", "")),
-            "warnings": [str(w.message) for w in caught if issubclass(w.category, PreprocessWarning)]}
+    return preprocess_file(path, None, tables, out_path=out)
 
 
 def run(args: argparse.Namespace) -> int:

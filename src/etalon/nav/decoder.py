@@ -782,8 +782,9 @@ class _Scratch(threading.local):
     def __init__(self) -> None:
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
 
-    def get(self, name: str, size: int, dtype) -> np.ndarray:
-        """A zeroed 1-D buffer of ``size`` elements (reused when large enough)."""
+    def get(self, name: str, size: int, dtype, zero: bool = True) -> np.ndarray:
+        """A 1-D buffer of ``size`` elements, zeroed unless ``zero`` is False (reused when
+        large enough)."""
         key = (name, np.dtype(dtype).str)
         buf = self.arrays.get(key)
         if buf is None or buf.size < size:
@@ -791,7 +792,8 @@ class _Scratch(threading.local):
             self.arrays[key] = buf
             return buf[:size]
         out = buf[:size]
-        out.fill(0)
+        if zero:
+            out.fill(0)
         return out
 
 
@@ -889,19 +891,26 @@ def _place_loop(u8, pk, snip_id, n_snips, order, snip_order, raw, count, conflic
         runs = runs_by_snip[s]
         direct = None
         # whole rows, nothing there yet (the first snip: the count buffer is fresh): in place
-        if w == _NPIXELS and (n_done == 0 or not rcount.any()):
+        empty = w == _NPIXELS and (n_done == 0 or not rcount.any())
+        if empty:
             direct = _flat_rows(region)
         # runs whose raster ranges do not overlap: no reception test needed
         spans = sorted((int(start[a]), int(start[a]) + (b - a) * int(npix[a])) for a, b in runs)
         disjoint = all(e0 <= s1 for (_, e0), (s1, _) in itertools.pairwise(spans))
-        if direct is not None and disjoint:
+        if empty and disjoint:
+            # in place, or (HRIV: rows reversed in memory) through one reused row buffer
+            covered = sum(e - b0 for b0, e in spans) == w * h  # every pixel written below
+            target = direct if direct is not None else _SCRATCH.get("rows", w * h, np.uint16,
+                                                                    zero=not covered)
             cnt = _flat_rows(rcount)
             for a, b in runs:
                 k, n, ln = b - a, int(npix[a]), int(length[a])
                 first, s0 = int(o[a]), int(start[a])
                 block = u8[first:first + k * ln].reshape(k, ln)[:, hdr:hdr + n * psize]
-                direct[s0:s0 + k * n].reshape(k, n)[...] = block.view(fmt.PIXEL_DTYPE)
+                target[s0:s0 + k * n].reshape(k, n)[...] = block.view(fmt.PIXEL_DTYPE)
                 cnt[s0:s0 + k * n] = 1
+            if direct is None:
+                region[...] = target.reshape(h, w)
             received = sum(e - b0 for b0, e in spans)
             rows["n_received"][s] = received
             rows["complete"][s] = received == w * h

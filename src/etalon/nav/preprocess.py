@@ -442,16 +442,31 @@ def output_path_for(path: str | os.PathLike[str], output_dir: str | os.PathLike[
     return Path(output_dir) / f"{name}_prep.fits"
 
 
-def preprocess_file(path: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                    tables: PreprocessTables) -> dict:
-    """Pre-process one file into ``output_dir``; the input is only read.
+def preprocess_file(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] | None,
+                    tables: PreprocessTables, *,
+                    out_path: str | os.PathLike[str] | None = None) -> dict:
+    """Pre-process one file into ``output_dir`` (or ``out_path``); the input is only read.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Decoded NAV FITS, raw NAV file or archive FITS product.
+    output_dir : str or path-like, optional
+        Folder of the product ``<name>_prep.fits`` (:func:`output_path_for`); ignored
+        when ``out_path`` is given.
+    tables : PreprocessTables
+        From :func:`load_tables`.
+    out_path : str or path-like, optional
+        The product's exact path (the ``-o`` of ``etalon nav preprocess``).
 
     Returns
     -------
     dict
         ``output`` (path written), ``instrument``, ``warnings`` (list of texts).
     """
-    out = output_path_for(path, output_dir)
+    if out_path is None and output_dir is None:
+        raise ValueError("preprocess_file needs output_dir or out_path")
+    out = Path(out_path) if out_path is not None else output_path_for(path, output_dir)
     if out.resolve() == Path(path).resolve():
         raise EtalonInputError(path, "output would overwrite the input")
     with warnings.catch_warnings(record=True) as caught:

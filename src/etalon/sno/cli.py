@@ -1,7 +1,7 @@
 """``etalon sno predict | overpasses | compare``: the SNO chain's commands (thin layer).
 
 Exit codes: 0 done, 1 done with failures (listed), 2 bad input or configuration (nothing
-written). Products are written atomically under deterministic names; ``--dry-run`` prints
+written; ``compare``: every input table bad). Products are written atomically under deterministic names; ``--dry-run`` prints
 what would be done and writes nothing.
 """
 
@@ -61,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Input: matched-acquisition tables (ECSV; columns match_id, band_a, band_b, "
         "rho_a, rho_a_unc, rho_b, rho_b_unc). Output per input: <stem>_ratios.ecsv (ratio = rho_a / "
         "(SBAF rho_b) and uncertainties); over all inputs: <name>_band_summary.ecsv and "
-        "<name>_compare_summary.json. A failing input is reported and the others finish (exit 1).")
+        "<name>_compare_summary.json. A failing input is reported and the others finish (exit 1; "
+        "exit 2 when every input is bad).")
     c.add_argument("matches", nargs="+", metavar="MATCHES.ecsv", help="matched-acquisition tables")
     c.add_argument("--config", default=None, metavar="CONFIG.toml",
                    help="configuration ([run] name, output_dir; [compare] responses, spectrum, pairs)")
@@ -105,7 +106,10 @@ def _predict(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     for d in cfg.defaults_taken:
         log.info("%s: default %s", args.config, d)
-    s, e = _window(args.start or cfg.run["start"], args.end or cfg.run["end"])
+    try:
+        s, e = _window(args.start or cfg.run["start"], args.end or cfg.run["end"])
+    except UsageError as exc:  # the window may come from the file: name it
+        raise UsageError(f"{args.config}: {exc}") from None
     if not cfg.satellites:
         raise UsageError(f"{args.config}: no [[satellites]]")
     if not cfg.sites:
@@ -297,9 +301,9 @@ def _compare(args: argparse.Namespace) -> int:
         write_table(res, out_ratio[m])
         print(out_ratio[m])
         done.append(res)
-    if not done:
+    if not done:  # every input bad (each an EtalonInputError): nothing done, exit 2
         log.error("no matched-acquisition table could be compared")
-        return 1
+        return 2
     summary = summarise(vstack(done, metadata_conflicts="silent"))
     stamp(summary, "sno compare summary", [m for m in args.matches], {"n_files": len(done)})
     write_table(summary, out_band)

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or a simulated 12-band lunar netCDF): per band the CT1 fraction of the signal beyond "
         "1.1 disk radii (CT2 ghosts removed), per ordered pair inside each detector unit the CT2 "
         "coefficient (ghost flux / source flux), displacement and significance. One ECSV row per "
-        "file, type and pair.")
+        "file, type and pair. Exit 0 all done, 1 some files failed (listed; the others are "
+        "written), 2 every input bad (nothing written).")
     p.add_argument("files", nargs="+", metavar="FILE", help="multi-band scenes (FITS or netCDF)")
     p.add_argument("--parameters", default=None, metavar="PARAMS.ecsv",
                    help="stray-light parameter set (etalon.straylight.params format): its CT2 "
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _crosstalk(args: argparse.Namespace) -> int:
-    from etalon.batch import map_files, report_failures
+    from etalon.batch import batch_exit_code, map_files, report_failures
     from etalon.cliutil import UsageError, check_outputs
     from etalon.straylight.io import quantify_file, results_table, write_results_table
 
@@ -65,7 +66,7 @@ def _crosstalk(args: argparse.Namespace) -> int:
                              destripe=args.destripe)
     results = map_files(func, args.files, scheduler=args.scheduler,
                         progress=not args.no_progress, description="crosstalk")
-    failed = report_failures(results)
+    report_failures(results)
     ok = [r.value for r in results if r.ok]
     if ok:
         table = results_table(ok, extra=args.extra_columns)
@@ -77,4 +78,4 @@ def _crosstalk(args: argparse.Namespace) -> int:
                         if t == "CT2"))
         print(f"{len(table)} row(s) from {len(ok)} file(s), {n_sig} significant CT2 pair(s) "
               f"-> {args.output}")
-    return 1 if failed else 0
+    return batch_exit_code(results)  # 0 all done, 2 every input bad, 1 some failed

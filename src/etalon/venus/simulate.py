@@ -80,6 +80,7 @@ __all__ = [
 ]
 
 _SYNODIC_DAYS = 29.530588
+DETECTOR_COLUMNS = 5200          #: detectors per array (ELOP: 5200 x 32 TDI)
 _J2 = 1.08262668e-3
 _SUN_SYNC_RATE = 2 * math.pi / (365.2422 * 86400.0)  # rad/s
 
@@ -450,10 +451,13 @@ def _unit_offsets(scale: float) -> dict[str, tuple[float, float]]:
 
 
 class _Instrument:
-    """Per-column dark and relative gain, true and PO, per band and era (pre/post VM2)."""
+    """Per-detector dark and relative gain, true and PO, per band and era (pre/post VM2), for
+    the 5,200 detectors of an array (5,200 x scale columns of a scaled image); an imagette is
+    a crop of ``cols`` columns starting at ``first``."""
 
-    def __init__(self, config: CampaignConfig, ncols: int):
+    def __init__(self, config: CampaignConfig, min_cols: int = 0):
         rng = np.random.default_rng(config.seed + 1001)
+        ncols = max(math.ceil(DETECTOR_COLUMNS * config.scale), int(min_cols) + 2)
         self.cols = ncols
         self.true, self.po = {}, {}
         for b in BAND_NAMES:
@@ -470,11 +474,18 @@ class _Instrument:
             pg2 = g2 * (1.0 + config.po_relgain_error * rng.standard_normal(ncols))
             self.po[b] = {"DARKCU8": (pd1, pg1), "DARKCU9": (pd2, pg2)}
 
-    def true_at(self, band: str, phase: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.true[band]["VM1" if phase == "VM1" else "VM2"]
+    def first_column(self, cols: int, rng: np.random.Generator, scale: float) -> int:
+        """Detector index of the imagette's first column: centred, +-50 px x scale at random."""
+        free = self.cols - cols
+        return int(np.clip(free // 2 + round(rng.uniform(-50, 50) * scale), 0, free))
 
-    def po_at(self, band: str, darkcu_version: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.po[band]["DARKCU9" if darkcu_version >= 9 else "DARKCU8"]
+    def true_at(self, band: str, phase: str, first: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+        d, g = self.true[band]["VM1" if phase == "VM1" else "VM2"]
+        return d[first:first + cols], g[first:first + cols]
+
+    def po_at(self, band: str, darkcu_version: int, first: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+        d, g = self.po[band]["DARKCU9" if darkcu_version >= 9 else "DARKCU8"]
+        return d[first:first + cols], g[first:first + cols]
 
 
 def _detector_electrons(rng: np.random.Generator, mean_e: np.ndarray, read_noise_e: float) -> np.ndarray:
@@ -541,9 +552,8 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
              else ph.oversampling_factor(config.pitch_rate_rad_s, alt))
     pix_sr = ph.IFOV_RAD**2 / config.scale**2   # a scaled pixel sees (IFOV/scale)^2
     rows, cols, radius = _image_geometry(config, geo.obs_moon_km, os_fa)
-    inst = instrument or _Instrument(config, cols)
-    if inst.cols != cols:
-        inst = _Instrument(config, cols)
+    inst = instrument if instrument is not None and instrument.cols >= cols else _Instrument(config, cols)
+    first_col = inst.first_column(cols, rng, config.scale)
     po = registry.in_force(time)
     srf = _srf_registry(None)
     model = rolo_model()
@@ -587,8 +597,8 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
         g = float(gain_history(t_years, config.exp_amplitude[b], config.exp_tau_years[b],
                                config.linear_per_year[b]))
         a_true[b] = a0 * g
-        d_t, g_t = inst.true_at(b, phase)
-        d_p, g_p = inst.po_at(b, po.darkcu.get(b, 8))
+        d_t, g_t = inst.true_at(b, phase, first_col, cols)
+        d_p, g_p = inst.po_at(b, po.darkcu.get(b, 8), first_col, cols)
         columns[b] = {"dark_true": d_t, "relgain_true": g_t, "dark_po": d_p, "relgain_po": g_p}
         # raw DN above dark, no stray light: A_true G_true L (L the clean radiance, W m-2 sr-1 um-1)
         signal_dn[b] = np.roll(shade, shift[b][::-1], axis=(0, 1)) * (a_true[b] * clean_sum[b] / shade_sum)
@@ -664,7 +674,7 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
             "scale": config.scale, "radius_col": radius, "radius_row": radius * os_fa,
             "centre_x": centres[b][0], "centre_y": centres[b][1],
             "time_offset_s": ph.unit_along_track_offset_rad(detector_unit(b)) / config.pitch_rate_rad_s,
-            "rows": rows, "cols": cols, "n_hot": config.n_hot,
+            "rows": rows, "cols": cols, "first_column": first_col, "n_hot": config.n_hot,
             "ct1_amplitude_true": next((k.amplitude for k in ct1_true if k.band == b), 0.0)
             if stray_ok else 0.0,
             "ct2_in_true": sum(g.coefficient * float(signal_dn[g.source].sum()) for g in ct2_true
@@ -774,7 +784,7 @@ def simulate_campaign(outdir: str | os.PathLike[str], config: CampaignConfig | N
             log.warning("etalon.straylight.models is not available: no CT1/CT2 injected")
             ct1, ct2 = [], []
     files, rows = [], []
-    inst = None
+    inst = _Instrument(config)
     it = range(len(times))
     if progress:
         from tqdm import tqdm

@@ -64,3 +64,35 @@ def test_simulate_writes_tables_po_and_truth(tmp_path, capsys):
     t2 = Table.read(d / "moon_measure_02.ecsv", format="ascii.ecsv")
     assert len(t1) + len(t2) == 2 * 136 and set(t1["channel"]) == {"B2", "B3"}
     assert max(t1["time"]) < min(t2["time"])  # split on acquisitions, in time order
+
+
+def test_simulate_output_dir_is_a_file_exit_2_naming_it(tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("a file, not a folder")
+    assert main(["campaign", "simulate", "--output-dir", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{f}: --output-dir is a file" in err, err
+    assert f.read_text() == "a file, not a folder"
+    assert main(["campaign", "simulate", "--output-dir", str(f / "sub")]) == 2
+    assert f"{f} is a file, not a folder" in capsys.readouterr().err
+    assert main(["campaign", "simulate", "--output-dir", str(tmp_path / "d"), "--files", "0"]) == 2
+    assert "--files 0" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_analyze_and_acceptance_refuse_an_input_as_output(written_campaign, tmp_path, capsys):
+    import hashlib
+
+    tables, po, _ = written_campaign
+    digest = hashlib.sha256(open(po, "rb").read()).hexdigest()
+    assert main(["campaign", "analyze", *tables, "--po", po, "-o", po]) == 2
+    assert f"{po}: output is the input" in capsys.readouterr().err
+    out = tmp_path / "r.nc"
+    assert main(["campaign", "analyze", *tables, "--po", po, "-o", str(out), "--summary", tables[1]]) == 2
+    assert "refusing to overwrite an input" in capsys.readouterr().err
+    assert hashlib.sha256(open(po, "rb").read()).hexdigest() == digest and not out.exists()
+    assert main(["campaign", "analyze", *tables, "--po", po, "-o", str(out), "-q"]) == 0
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert main(["campaign", "acceptance", str(out), "-o", str(out)]) == 2
+    assert f"{out}: output is the input" in capsys.readouterr().err
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest

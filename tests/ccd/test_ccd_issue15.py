@@ -179,7 +179,7 @@ def test_despiker_still_finds_cosmic_rays_injected_in_real_frames(archive_frames
     nucleus_recall = found["nucleus"][0] / found["nucleus"][1]
     assert found["sky"][1] >= 40 and found["nucleus"][1] >= 20
     assert sky_recall >= 0.95
-    assert nucleus_recall >= 0.5   # on the textured nucleus the 5-sigma level is higher
+    assert nucleus_recall >= 0.8   # measured 33/36; the nucleus level (5 sigma) is higher
 
 
 # ----------------------------------------------------------------- reversible and irreversible
