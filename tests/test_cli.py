@@ -193,12 +193,14 @@ def test_non_ascii_file_names(archive, tmp_path, capsys):
     assert "trame_\\xe9.fit" in history
 
 
-@pytest.mark.xfail(reason="etalon.nav.products writes the raw name into FNORIG unescaped "
-                   "(issue-15 helper: use etalon.provenance.fits_text)", strict=False)
 def test_nav_decode_non_ascii_file_name(with_simulate, tmp_path):
     raw = tmp_path / "trame_é.000"
     assert main(["nav", "simulate", "-o", str(raw)]) == 0
-    assert main(["nav", "decode", str(raw), "-o", str(tmp_path / "trame_é.fits"), "--no-progress"]) == 0
+    out = tmp_path / "trame_é.fits"
+    assert main(["nav", "decode", str(raw), "-o", str(out), "--no-progress"]) == 0
+    from astropy.io import fits
+
+    assert fits.getheader(out)["FNORIG"] == "trame_\\xe9.000"  # escaped: FITS text is ASCII
 
 
 def test_nav_simulate_o_and_bad_values(with_simulate, tmp_path, capsys):

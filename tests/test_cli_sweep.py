@@ -214,13 +214,8 @@ _NAXIS = ("its FITS reader lets astropy parse NAXIS = 1e20 (> 10 s): call "
 
 #: failures the sweep finds today in commands of other groups (owner: what is wrong). They run
 #: and show as xfail (XPASS once fixed: then remove the line); SLOW ones are not run at all.
-KNOWN: dict[str, str] = {
-    **{f"moon measure-{k}": f"issue 9: moon measure {_EXIT1}" for k in BAD_INPUTS},
-    **{f"venus crosstalk-{k}": f"issue 12: venus crosstalk {_EXIT1}" for k in BAD_INPUTS},
-    "venus-crosstalk-junk": f"issue 12: venus crosstalk {_EXIT1}",
-}
-SLOW = {"moon measure-naxis": f"issue 9: moon measure: {_NAXIS} (moon/images.py)",
-        "venus crosstalk-naxis": f"issue 12: venus crosstalk: {_NAXIS}"}
+KNOWN: dict[str, str] = {}
+SLOW: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("names", "kind"), GENERATED, ids=[f"{' '.join(n)}-{k}" for n, k in GENERATED])

@@ -96,3 +96,32 @@ def test_analyze_and_acceptance_refuse_an_input_as_output(written_campaign, tmp_
     assert main(["campaign", "acceptance", str(out), "-o", str(out)]) == 2
     assert f"{out}: output is the input" in capsys.readouterr().err
     assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+
+
+def test_analyze_with_desert_terms(written_campaign, tmp_path, capsys):
+    from etalon.campaign import desert_terms_table, read_results
+
+    tables, po, _ = written_campaign
+    terms = tmp_path / "terms.ecsv"
+    Table(rows=[("B1", "phase:VM1", 0.0, 0.0), ("B1", "phase:VM5", 0.0105, 0.0012),
+                ("B4", "drift:all", -0.0061, 0.0008)],
+          names=("channel", "term", "value", "unc")).write(terms, format="ascii.ecsv")
+    out = tmp_path / "R.nc"
+    assert main(["campaign", "analyze", *tables, "--po", po, "-o", str(out), "--desert-terms",
+                 str(terms), "-q"]) == 0
+    ds = read_results(out)
+    back = desert_terms_table(ds)
+    assert [tuple(r) for r in back] == [("B1", "phase:VM1", 0.0, 0.0), ("B1", "phase:VM5", 0.0105, 0.0012),
+                                        ("B4", "drift:all", -0.0061, 0.0008)]
+    assert ds.attrs["desert_terms_file"] == "terms.ecsv"
+    # bad desert terms: exit 2 naming the file, nothing written; the terms file as an output refused
+    bad = tmp_path / "bad_terms.ecsv"
+    Table({"channel": ["B1"], "term": ["drift:all"], "value": [0.1]}).write(bad, format="ascii.ecsv")
+    out2 = tmp_path / "R2.nc"
+    assert main(["campaign", "analyze", *tables, "--po", po, "-o", str(out2),
+                 "--desert-terms", str(bad)]) == 2
+    assert f"{bad}: desert terms table lacks column(s) unc" in capsys.readouterr().err
+    assert main(["campaign", "analyze", *tables, "--po", po, "-o", str(out2), "--summary", str(terms),
+                 "--desert-terms", str(terms)]) == 2
+    assert "refusing to overwrite an input" in capsys.readouterr().err
+    assert not out2.exists()

@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from etalon.campaign.analysis import analyze_campaign
 from etalon.campaign.results import (
+    DESERT_VARIABLES,
     SCHEMA_VERSION,
     VARIABLES,
     read_results,
@@ -93,7 +96,7 @@ def test_every_variable_is_documented():
     text = DOC.read_text(encoding="utf-8")
     assert f"schema version {SCHEMA_VERSION}" in text.lower() or f"`{SCHEMA_VERSION}`" in text
     documented = set(re.findall(r"^\|\s*`([a-z_0-9]+)`", text, flags=re.M))
-    missing = [v for v in VARIABLES if v not in documented]
+    missing = [v for v in (*VARIABLES, *DESERT_VARIABLES) if v not in documented]
     assert not missing, missing
 
 
@@ -112,3 +115,96 @@ def test_read_results_refuses_other_files(tmp_path, result):
     junk.write_bytes(b"not netcdf")
     with pytest.raises(EtalonInputError, match="cannot read as netCDF"):
         read_results(junk)
+
+
+def _desert_terms():
+    from astropy.table import Table
+
+    rows = [("B1", "phase:VM1", 0.0, 0.0), ("B1", "phase:VM5", 0.0123, 0.0011),
+            ("B1", "drift:all", -0.0042, 0.0007),
+            ("B4", "phase:VM5", -0.0031, 0.0009), ("B11", "drift:all", 0.0015, 0.0004),
+            ("B7", "drift:all", 0.002, 0.001),         # band not in the campaign: left out
+            ("B4", "phase:VM3", 0.001, 0.001)]          # phase not in the campaign: left out
+    t = Table(rows=rows, names=("channel", "term", "value", "unc"))
+    t["n"] = 50  # extra columns (venus_desert_terms has n, n_outliers, truth) are ignored
+    return t
+
+
+def test_desert_terms_round_trip(result, tmp_path, caplog):
+    from etalon.campaign import desert_terms_table
+
+    path = tmp_path / "RESULTS.nc"
+    write_results(result, path, desert_terms=_desert_terms(), desert_source="dir/terms.ecsv")
+    ds = read_results(path)
+    back = desert_terms_table(ds)
+    assert [tuple(r) for r in back] == [(r[0], r[1], r[2], r[3]) for r in _desert_terms()[:5]]
+    i = list(ds["channel"].values).index("B1")
+    j = list(ds["phase_name"].values).index("VM5")
+    assert ds["desert_phase_level"].values[i, j] == 0.0123
+    assert ds["desert_phase_level_unc"].values[i, j] == 0.0011
+    assert ds["desert_drift"].values[i] == -0.0042 and ds["desert_drift_unc"].values[i] == 0.0007
+    assert np.isnan(ds["desert_drift"].values[list(ds["channel"].values).index("B4")])
+    assert ds["desert_drift"].attrs["units"] == "year-1"
+    assert ds["desert_phase_level"].dims == ("band", "phase")
+    assert ds.attrs["desert_terms_file"] == "terms.ecsv"
+    assert "B7 drift:all: band not analysed" in ds.attrs["desert_terms_ignored"]
+    assert "B4 phase:VM3: phase not in the lunar campaign" in caplog.text
+    # the Moon's figures and the summary are unchanged by the desert terms
+    a, b = summary_table(result), summary_table(ds)
+    assert list(a["term"]) == list(b["term"])
+    np.testing.assert_array_equal(np.asarray(a["value"]), np.asarray(b["value"]))
+    # without desert terms: no desert variable (schema 1.0 content), and None back
+    plain = tmp_path / "plain.nc"
+    write_results(result, plain)
+    ds0 = read_results(plain)
+    assert desert_terms_table(ds0) is None and "desert_drift" not in ds0.variables
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda t: t.remove_column("unc"), "lacks column"),
+    (lambda t: t.__setitem__("term", ["step:PO-2", *list(t["term"][1:])]), "unknown term"),
+    (lambda t: t["unc"].__setitem__(2, -1.0), "must be finite and >= 0"),
+    (lambda t: t["value"].__setitem__(2, np.nan), "is not finite"),
+    (lambda t: t["term"].__setitem__(1, "phase:VM1"), "given twice"),
+])
+def test_desert_terms_refused(tmp_path, edit, match):
+    from etalon.campaign import read_desert_terms
+
+    t = _desert_terms()
+    t["term"] = t["term"].astype("U12")
+    edit(t)
+    p = tmp_path / "terms.ecsv"
+    t.write(p, format="ascii.ecsv")
+    with pytest.raises(EtalonInputError, match=match) as info:
+        read_desert_terms(p)
+    assert str(info.value).startswith(str(p))
+
+
+_TERMS_ECSV = None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 400), st.binary(min_size=1, max_size=6)), min_size=1, max_size=4))
+def test_read_desert_terms_fuzz_only_input_errors(tmp_path, edits):
+    """A mutated terms file: read back checked, or refused with EtalonInputError naming it."""
+    import io
+
+    from etalon.campaign import read_desert_terms
+
+    global _TERMS_ECSV
+    if _TERMS_ECSV is None:
+        buf = io.StringIO()
+        _desert_terms().write(buf, format="ascii.ecsv")
+        _TERMS_ECSV = buf.getvalue().encode()
+    raw = bytearray(_TERMS_ECSV)
+    for pos, chunk in edits:
+        raw[pos:pos + len(chunk)] = chunk
+    p = tmp_path / "fuzz_terms.ecsv"
+    p.write_bytes(bytes(raw))
+    try:
+        t = read_desert_terms(p)
+    except EtalonInputError as exc:
+        assert str(exc).startswith(str(p))
+    else:
+        assert t.colnames == ["channel", "term", "value", "unc"]
+        assert np.all(np.isfinite(t["value"])) and np.all(t["unc"] >= 0)

@@ -141,16 +141,24 @@ def test_non_finite_dark_linearity_or_radcal_are_refused(small_refset, tmp_path)
         assert str(info.value).startswith(str(path))
 
 
-def test_cached_set_is_reused_without_rebuilding_the_instrument(tmp_path, monkeypatch):
-    first = ref.synthetic_reference_set("NAVMRI", tmp_path)
+def test_cached_set_is_reused_without_rebuilding_the_instrument(tmp_path, monkeypatch, caplog):
+    with caplog.at_level("WARNING", logger="etalon.ccd.reference"):
+        first = ref.synthetic_reference_set("NAVMRI", tmp_path)
+    # writing is said first, naming the folder and how to move it
+    (record,) = [r for r in caplog.records if r.name == "etalon.ccd.reference"]
+    text = record.getMessage()
+    assert record.levelname == "WARNING" and f"into {tmp_path} " in text
+    assert "MRIVIS" in text and "not the mission's" in text and "ETALON_CACHE" in text
+    caplog.clear()
     stamp = {k: p.stat().st_mtime_ns for k, p in first.paths().items()}
 
     def forbidden(*args, **kwargs):
         raise AssertionError("synthetic_instrument rebuilt although the set is cached")
 
     monkeypatch.setattr(ref, "synthetic_instrument", forbidden)
-    again = ref.synthetic_reference_set("MRIVIS", tmp_path)
-    assert again == first
+    with caplog.at_level("WARNING", logger="etalon.ccd.reference"):
+        again = ref.synthetic_reference_set("MRIVIS", tmp_path)
+    assert again == first and not caplog.records  # reused: nothing written, nothing said
     assert {k: p.stat().st_mtime_ns for k, p in again.paths().items()} == stamp
     with pytest.raises(ValueError, match="no synthetic instrument"):
         ref.synthetic_reference_set("WAC", tmp_path)

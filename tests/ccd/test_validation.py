@@ -44,3 +44,29 @@ def test_plots_draw_what_they_say():
     assert fig.axes[1].get_ylabel() == "SNR"
     fig = plot_before_after(np.arange(16.0).reshape(4, 4) + 1, np.ones((4, 4)) * 2)
     assert [ax.get_title() for ax in fig.axes[:2]] == ["raw frame (DN)", "calibrated (DN)"]
+
+
+def test_flag_map_legend_counts_each_bit_and_images_carry_units():
+    import matplotlib.pyplot as plt
+
+    from etalon.ccd.plots import FLAG_BITS, flag_classes, plot_flags
+
+    flags = np.zeros((4, 5), np.uint8)
+    flags[0, :] = 2          # 5 missing
+    flags[1, 0] = 2 | 8      # missing wins over despiked
+    flags[1, 1] = 8
+    flags[2, 2] = 1
+    flags[3, 3] = 16 | 32    # most saturated wins
+    classes, rows = flag_classes(flags)
+    counts = {label: n for label, _, n in rows}
+    assert counts == {"no flag": 11, "2: missing": 6, "32: saturated (most)": 1,
+                      "16: saturated (some)": 0, "1: bad pixel": 1, "8: despiked": 1,
+                      "4: overlap conflict": 0}
+    assert classes[1, 0] == 1 and classes[3, 3] == 2 and len(rows) == len(FLAG_BITS) + 1
+    fig = plot_flags(flags, title="t")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[0] == "no flag (11 px)" and "2: missing (6 px)" in legend
+    fig = plot_before_after(np.arange(16.0).reshape(4, 4) + 1, np.ones((4, 4)) * 2)
+    assert [cb.get_ylabel() for cb in fig.axes[2:]] == ["DN (asinh stretch, 1-99.8 percentile)"] * 2
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes[:2])
+    plt.close("all")

@@ -18,6 +18,11 @@ REQUIRED = ["file", "time", "channel", "method", "moon_pix_num", "dc_obs", "dc_o
             "irr_obs", "irr_obs_unc", "centre_x", "centre_y", "radius", "phase_angle",
             "irr_model", "ratio", "flags"]
 
+#: a FITS primary header whose NAXIS = 1e20 (astropy would try to parse it for long)
+_HUGE_NAXIS = b"".join(c.ljust(80).encode() for c in (
+    "SIMPLE  =                    T", "BITPIX  =                   16",
+    "NAXIS   = 100000000000000000000", "END")).ljust(2880)
+
 
 def test_measure_threshold_cli_with_a_bad_file(tmp_path, capsys):
     bad = tmp_path / "broken.nc"
@@ -36,6 +41,25 @@ def test_measure_threshold_cli_with_a_bad_file(tmp_path, capsys):
     vis = t[(t["channel"] == "VIS006")][0]
     assert vis["irr_obs"] == 0.001058214832752479 and vis["moon_pix_num"] == 6310
     assert not list(tmp_path.glob(".table.ecsv.*"))     # no temporary left
+    assert str(vis["time"]).startswith("2013-01-01T14:56:44")
+
+
+def test_measure_cli_exits_2_when_every_input_is_bad(tmp_path, capsys):
+    bad = [tmp_path / "a.nc", tmp_path / "b.fits"]
+    bad[0].write_bytes(b"not netcdf")
+    bad[1].write_bytes(_HUGE_NAXIS)
+    code = main(["moon", "measure", *map(str, bad), "-o", str(tmp_path / "t.ecsv"),
+                 "--scheduler", "synchronous", "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "a.nc" in err and "b.fits" in err and "NAXIS" in err
+
+
+def test_fits_reader_refuses_an_absurd_naxis_before_astropy(tmp_path):
+    path = tmp_path / "huge.fits"
+    path.write_bytes(_HUGE_NAXIS)
+    with pytest.raises(EtalonInputError, match="NAXIS"):
+        read_moon_image(path)
 
 
 def test_model_cli(capsys):

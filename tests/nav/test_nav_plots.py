@@ -120,7 +120,11 @@ def _frame() -> Frame:
 def test_preprocessed_frame_titles_count_missing_pixels_and_show_the_corner():
     frame = _frame()
     fig = plot_preprocessed_frame(frame)
-    image_ax, corner_ax, flags_ax, colorbar_ax = fig.axes
+    image_ax, corner_ax, flags_ax, colorbar_ax, image_colorbar = fig.axes
+    assert (colorbar_ax.get_ylabel(), image_colorbar.get_ylabel()) == ("DN", "log10 DN")
+    assert [t.get_text() for t in flags_ax.get_legend().get_texts()] == [
+        f"data ({1024 * 1024 - 10080:,} px)", "2: missing (10,080 px)"]
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in (image_ax, corner_ax, flags_ax))
     assert image_ax.get_title() == "NAVMRI 9000910: log10 DN"
     assert corner_ax.get_title() == "corner: serial columns = NAVBIAS2 = 391 DN"
     assert flags_ax.get_title() == "FLAGS: 10080 missing pixels"

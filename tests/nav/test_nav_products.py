@@ -46,8 +46,13 @@ def test_cli_writes_the_fits_described(sim, tmp_path, capsys):
     assert hdr["TWIST"] == pytest.approx(np.degrees(h.twist), abs=1e-12)
     assert hdr["CELESTNR"] == pytest.approx((270 - np.degrees(h.twist)) % 360, abs=1e-12)
     assert hdr["CELESTN"] == pytest.approx(h.celestial_north_deg, abs=1e-12)
-    assert hdr["PSEUDOET"] == h.pseudo_et and hdr["EXPSRDRT"] == h.exposure
-    assert (hdr["CENTLINE"], hdr["CENTPIX"]) == (h.centroid_line, h.centroid_pixel)
+    assert hdr["PSEUDOET"] == h.pseudo_et  # float64 in the packets: every digit
+    # float32 in the packets: the 7 digits float32 carries, equal in float32
+    assert hdr["EXPSRDRT"] == float(f"{h.exposure:.7g}")
+    assert np.float32(hdr["EXPSRDRT"]) == np.float32(h.exposure)
+    assert (hdr["CENTLINE"], hdr["CENTPIX"]) == (float(f"{h.centroid_line:.7g}"),
+                                                 float(f"{h.centroid_pixel:.7g}"))
+    assert hdr["CENTLINE"] == pytest.approx(h.centroid_line, abs=1e-3)
     assert "0-based" in hdr.comments["CENTPIX"]
     assert (hdr["DETECTOR"], hdr["COMPRESS"], hdr["IMGNUM"]) == (1, 0, 1)
     assert hdr["NPKTUSED"] == t.packets_delivered
@@ -128,3 +133,77 @@ def test_cli_bad_instrument_is_one_usage_error(sim, tmp_path, capsys):
     assert main(["nav", "decode", str(raw), "-o", str(tmp_path / "x.fits"), "--instrument", "its",
                  "--no-progress"]) == 0
     assert fits.getval(tmp_path / "x.fits", "INSTRUME") == "NAVITS"
+
+
+def test_float32_values_are_written_as_the_number_they_stand_for(tmp_path):
+    """EXPSRDRT = 0.01 (the commanded 10 ms), not 0.009999999776482582 (float32 noise)."""
+    from etalon.nav.products import float32_value
+
+    assert float32_value(np.float32(0.01)) == 0.01
+    assert float32_value(np.float32(1 / 3)) == 0.3333333
+    assert float32_value(np.float32(664.9071)) == 664.9071
+    assert np.isnan(float32_value(np.float32("nan"))) and float32_value(np.inf) == np.inf
+    sim = simulate_nav_file("NAVMRI", 9000385, seed=0, n_star_snips=1)
+    assert sim.truth.header.exposure == float(np.float32(0.01)) != 0.01  # the packet's float32
+    out = decode_to_fits(sim.write(tmp_path), tmp_path / "mri.fits")
+    with fits.open(out) as hdul:
+        card = hdul[0].header.cards["EXPSRDRT"].image
+        assert hdul[0].header["EXPSRDRT"] == 0.01
+        assert card.startswith("EXPSRDRT=                 0.01 /")
+        for key in ("RATEX", "RATEY", "RATEZ", "CENTLRAW", "CENTPRAW"):  # at most 7 digits
+            digits = str(hdul[0].header[key]).lstrip("-").replace(".", "").split("e")[0].strip("0")
+            assert len(digits) <= 7, (key, hdul[0].header[key])
+
+
+@pytest.mark.parametrize("instrument, observed", [("NAVMRI", "2005-07-04T05:30:00"),
+                                                  ("NAVITS", "2005-07-04T05:44:20.500")])
+def test_date_obs_and_mjd_obs_are_the_exposure_start(tmp_path, instrument, observed):
+    """DATE-OBS/MJD-OBS: UTC of the exposure start = pseudo-ET time - (EXPSRDRT + 3.5 ms).
+
+    The simulator writes the pseudo-ET of ``observed`` (the exposure's end) with
+    the nominal offset; the truth is computed here with astropy, not SPICE.
+    """
+    from astropy.time import Time, TimeDelta
+
+    sim = simulate_nav_file(instrument, 9000385, seed=1, n_star_snips=1, observed=observed)
+    out = decode_to_fits(sim.write(tmp_path), tmp_path / "d.fits")
+    hdr = fits.getheader(out)
+    inttime_s = float(f"{sim.truth.header.exposure:.7g}") + 0.0035
+    start = Time(observed, scale="utc") - TimeDelta(inttime_s, format="sec")
+    got = Time(hdr["DATE-OBS"], format="isot", scale="utc")
+    assert abs((got - start).to_value("s")) <= 0.0006           # ms digits, SCLK tick 1/256 s
+    assert hdr["MJD-OBS"] == pytest.approx(start.mjd, abs=1e-8)
+    assert Time(hdr["MJD-OBS"], format="mjd", scale="utc").isot[:19] == hdr["DATE-OBS"][:19]
+    # pre-processing rewrites them from the adjusted time chain: = OBSDATE / OBSJD
+    from etalon.nav.preprocess import load_tables, preprocess_file
+
+    info = preprocess_file(out, tmp_path, load_tables())
+    prep = fits.getheader(info["output"])
+    assert prep["DATE-OBS"] == prep["OBSDATE"] and prep["MJD-OBS"] == prep["OBSJD"]
+    assert abs((Time(prep["DATE-OBS"]) - start).to_value("s")) <= 0.0006
+
+
+def test_plot_nav_quality_panel_has_a_colour_legend_with_counts(sim):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from etalon.nav.products import QUALITY_CLASSES, plot_nav
+
+    nav = decode(sim.raw)
+    fig = plot_nav(nav)
+    try:
+        image_ax, quality_ax = fig.axes[:2]
+        texts = [t.get_text() for t in quality_ax.get_legend().get_texts()]
+        n_missing = int(((nav.flags & 2) != 0).sum() - ((nav.flags & 4) != 0).sum())
+        assert texts == [f"received: {nav.flags.size - n_missing - int((nav.flags & 4 != 0).sum()):,} px",
+                         f"missing (FLAGS 2): {n_missing:,} px", "overlap conflict (FLAGS 4): 0 px"]
+        colours = [tuple(p.get_facecolor()) for p in quality_ax.get_legend().get_patches()]
+        assert colours == [matplotlib.colors.to_rgba(c) for _, c, _ in QUALITY_CLASSES]
+        assert [t.get_text() for t in image_ax.get_legend().get_texts()] == [
+            "snip, complete", "snip, partial"]
+        assert fig.axes[2].get_ylabel().startswith("DN")        # the image's colour bar
+        assert "0-based" in quality_ax.get_xlabel() and quality_ax.get_title()
+    finally:
+        plt.close(fig)

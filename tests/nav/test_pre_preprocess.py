@@ -66,6 +66,10 @@ def test_every_nav_keyword(tables):
     assert h["OBSENDDT"] == "2005-07-04T05:44:34.175"
     assert abs(h["OBSENDJD"] - 53555.2392844) < 1e-7
     assert h["SCSTART"] == "1/0173727702.181"     # 53.5 ms before the stop (the real 51.4: .182)
+    # FITS-standard start time: the real file's OBSDATE 05:44:34.123 with INTTIME 51.4 ms;
+    # 53.5 ms here starts 2.1 ms earlier
+    assert h["DATE-OBS"] == h["OBSDATE"] == "2005-07-04T05:44:34.121"
+    assert h["MJD-OBS"] == h["OBSJD"] and abs(h["MJD-OBS"] - (h["OBSENDJD"] - 0.0535 / 86400)) < 1.1e-8
     assert abs(h["NOMTDBSC"] - (h["NOMSCT0"] - 0.02675)) < 1e-4
     assert h["LSKFILE"] == "naif0010.tls" and h["SCLKFILE"] == "dif_sclkscet_00015_science.tsc"
     assert h["SCLKADJ"] == "sclk_adjust_default.csv"
@@ -199,6 +203,9 @@ def test_archive_product_keeps_mission_keywords(tables):
     for key in ("SCSTOP", "OBSENDDT", "INTTIME", "FILTER", "CCDT", "NOMSCT0", "EXPID"):
         assert out.header[key] == frame.header[key]
     assert out.header["PREPTYPE"] == "ARCHIVE"
+    # the FITS-standard names of the archive's start time
+    assert (out.header["DATE-OBS"], out.header["MJD-OBS"]) == ("2005-07-04T05:44:34.123", 53555.2392838)
+    assert "DATE-OBS" not in frame.header
     assert (out.header["OVSERL"], out.header["OVIMGLIN"]) == (0, 64)
     np.testing.assert_array_equal(out.data, frame.data)
     np.testing.assert_array_equal(out.flags, frame.flags)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from astropy.table import Table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,6 +105,20 @@ def _scene_bytes(tmp_path_factory=None) -> bytes:
             p = write_fits_scene(Path(d) / "s.fits", {"B1": np.ones((6, 6)), "B2": np.ones((6, 6))})
             _SCENE = p.read_bytes()
     return _SCENE
+
+
+def test_duplicated_naxis_card_refused(tmp_path):
+    """Found by the fuzz below: a second NAXIS = 1e20 card after NAXIS = 0 in the primary
+    header passed the first-card checks and astropy (which takes the last) looped."""
+    from etalon.fileio import EtalonInputError
+    from etalon.straylight.io import read_scene
+
+    raw = bytearray(_scene_bytes())
+    raw[4 * 80:4 * 80 + 30] = b"NAXIS   = 99999999999999999999"
+    p = tmp_path / "dup.fits"
+    p.write_bytes(bytes(raw))
+    with pytest.raises(EtalonInputError, match="HDU 0: NAXIS card given twice"):
+        read_scene(p)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

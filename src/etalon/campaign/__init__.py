@@ -14,12 +14,26 @@ results file):
 - :mod:`.acceptance`: in-flight acceptance criteria and verdicts;
 - :mod:`.synthetic`: synthetic campaigns with truth; :mod:`.real`: AATSR / MERIS updates;
 - :mod:`.plots`, :mod:`.cli`.
+
+The public API is ``__all__`` below: other rooms (:mod:`etalon.desert`, :mod:`etalon.sno`)
+import from ``etalon.campaign`` only, never from its modules.
 """
 
 from etalon.campaign.analysis import CampaignResult, analyze_campaign, analyze_files
-from etalon.campaign.drift import DriftFit, fit_drift
-from etalon.campaign.results import read_results, summary_table, write_results, write_summary
+from etalon.campaign.drift import DriftFit, LinearFit, fit_drift, propagate, robust_fit
+from etalon.campaign.results import (
+    check_desert_terms,
+    desert_terms_table,
+    read_desert_terms,
+    read_results,
+    read_summary,
+    summary_table,
+    write_results,
+    write_summary,
+)
 from etalon.campaign.series import read_measurements, read_po
 
-__all__ = ["CampaignResult", "DriftFit", "analyze_campaign", "analyze_files", "fit_drift",
-           "read_measurements", "read_po", "read_results", "summary_table", "write_results", "write_summary"]
+__all__ = ["CampaignResult", "DriftFit", "LinearFit", "analyze_campaign", "analyze_files",
+           "check_desert_terms", "desert_terms_table", "fit_drift", "propagate", "read_desert_terms",
+           "read_measurements", "read_po", "read_results", "read_summary", "robust_fit", "summary_table",
+           "write_results", "write_summary"]

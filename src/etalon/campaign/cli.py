@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read measurement tables (etalon moon measure ECSV: time, channel, ratio, ratio_unc, "
         "signed phase_angle, optional phase) and the PO registry (version, validity_start, channel, gain); "
         "fit per band the geometry dependence jointly with a trend per PO segment; write the statistical "
-        "results file (CF netCDF) and the summary (ECSV: channel, term, value, unc).")
+        "results file (CF netCDF) and the summary (ECSV: channel, term, value, unc); with "
+        "--desert-terms, the desert's phase levels and drift beside the Moon's in the results file.")
     a.add_argument("tables", nargs="+", metavar="TABLE.ecsv", help="measurement tables (any number)")
     a.add_argument("--po", required=True, metavar="PO.ecsv",
                    help="PO registry: version, validity_start (ISO UTC), channel, gain")
@@ -41,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "absolute uncertainty cancels in drifts and steps), or the total ratio_unc")
     a.add_argument("--allow-single-band", action="store_true",
                    help="accept tables holding one band only (refused by default)")
+    a.add_argument("--desert-terms", metavar="TERMS.ecsv", default=None,
+                   help="desert terms (channel, term, value, unc; phase:<name> and drift:all, as "
+                   "etalon desert compare-moon --desert-terms writes) stored in the results file "
+                   "beside the Moon's (desert_phase_level, desert_drift...)")
     a.set_defaults(func=_analyze)
 
     c = subparsers.add_parser(
@@ -67,13 +72,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     from etalon.campaign.analysis import analyze_files
-    from etalon.campaign.results import summary_table, write_results, write_summary
+    from etalon.campaign.results import read_desert_terms, summary_table, write_results, write_summary
     from etalon.cliutil import check_outputs
 
     outs = [args.output] + ([args.summary] if args.summary else [])
-    check_outputs([*args.tables, args.po], outs)
+    extra = [args.desert_terms] if args.desert_terms else []
+    check_outputs([*args.tables, args.po, *extra], outs)
     if not args.summary:
         log.warning("no --summary: only the results file %s is written", args.output)
+    desert = read_desert_terms(args.desert_terms) if args.desert_terms else None  # before any work
     result = analyze_files(args.tables, args.po, allow_single_band=args.allow_single_band,
                            use_libration=not args.no_libration, uncertainty=args.uncertainty,
                            model=args.model,
@@ -82,7 +89,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if not result.bands:
         log.error("no band could be fitted")
         return 1
-    write_results(result, args.output)
+    write_results(result, args.output, desert_terms=desert, desert_source=args.desert_terms)
     if args.summary:
         write_summary(result, args.summary, inputs=[*args.tables, args.po], parameters=result.parameters)
     tab = summary_table(result)

@@ -218,7 +218,7 @@ def aatsr_case(channel: int = 0, update: float = 2007.0, series_path: str | None
         Default: the bundled DIMITRI series and the two tables.
     """
     from etalon.data import data_path
-    from etalon.desert.dimitri import read_series
+    from etalon.desert import read_series
 
     s = read_series(series_path or data_path("desert", "dimitri_AATSR_2nd_Reprocessing_Libya4.sav"))
     old = read_aatsr_drift_table(old_table or data_path("desert", "AATSR_VIS_DRIFT_V00-19.DAT"))
@@ -253,7 +253,7 @@ def meris_case(band: int = 6, update: float = 2006.0, second_path: str | None = 
     """
     from etalon.campaign.drift import fit_drift
     from etalon.data import data_path
-    from etalon.desert.dimitri import read_series
+    from etalon.desert import read_series
 
     a = read_series(second_path or data_path("desert", "dimitri_MERIS_2nd_Reprocessing_Libya4.sav"))
     b = read_series(third_path or data_path("desert", "dimitri_MERIS_3rd_Reprocessing_Libya4.sav"))

@@ -11,22 +11,37 @@ The summary has one row per channel and term, columns ``channel``, ``term``, ``v
 within that PO segment), ``step:<version>`` (measured ratio_after / ratio_before - 1 at the
 version's validity start), ``expected_step:<version>`` (from the gains, ``unc`` 0), and
 ``phase:<name>`` (level of that phase relative to the first phase, after drift removal).
+
+Desert terms (schema 1.1, optional): a table of the same four columns (``channel``, ``term``,
+``value``, ``unc``; terms ``phase:<name>`` and ``drift:all``, as
+``etalon.desert.compare.venus_desert_terms`` returns and ``etalon desert compare-moon
+--desert-terms`` writes) given to :func:`to_dataset` / :func:`write_results` is stored beside the
+Moon's figures as ``desert_phase_level``, ``desert_phase_level_unc`` (band, phase) and
+``desert_drift``, ``desert_drift_unc`` (band); :func:`desert_terms_table` gives it back. This
+module only reads that generic table: it does not import :mod:`etalon.desert`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import numpy as np
 
 from etalon import __version__
 
-__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "read_results", "read_summary", "summary_table", "to_dataset",
+__all__ = ["DESERT_VARIABLES", "SCHEMA_NAME", "SCHEMA_VERSION", "check_desert_terms", "desert_terms_table",
+           "read_desert_terms", "read_results", "read_summary", "summary_table", "to_dataset",
            "write_results", "write_summary"]
 
+log = logging.getLogger(__name__)
+
 SCHEMA_NAME = "etalon-campaign-results"
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+
+#: optional variables (schema 1.1): the desert terms stored beside the Moon's when given
+DESERT_VARIABLES = ("desert_phase_level", "desert_phase_level_unc", "desert_drift", "desert_drift_unc")
 
 #: every variable of schema 1.0 (read_results checks them)
 VARIABLES = (
@@ -50,12 +65,161 @@ def _days(t_years: np.ndarray) -> np.ndarray:
     return (np.asarray(t_years, dtype=float) - 2000.0) * 365.25
 
 
-def to_dataset(result):
-    """The results of a campaign as an :class:`xarray.Dataset` (schema 1.0).
+def check_desert_terms(table, source=None):
+    """Check a desert terms table (channel, term, value, unc) and return its four columns.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        One row per band and term: ``phase:<name>`` (level of that orbit phase relative to the
+        desert's first phase, fractional) and ``drift:all`` (fractional change per year,
+        year-1), ``unc`` their 1-sigma uncertainties; other columns are ignored.
+    source : path-like, optional
+        Named in the errors (default ``"desert terms"``).
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``channel``, ``term``, ``value``, ``unc`` (str, str, float, float).
+
+    Raises
+    ------
+    etalon.fileio.EtalonInputError
+        A missing column, a term other than ``phase:<name>`` / ``drift:all``, a non-finite
+        value, a negative or non-finite uncertainty, a (channel, term) given twice, no row.
+    """
+    from astropy.table import Table
+
+    from etalon.fileio import EtalonInputError
+
+    src = source if source is not None else "desert terms"
+    missing = [c for c in ("channel", "term", "value", "unc") if c not in table.colnames]
+    if missing:
+        raise EtalonInputError(src, f"desert terms table lacks column(s) {', '.join(missing)}")
+    if len(table) == 0:
+        raise EtalonInputError(src, "desert terms table has no row")
+    ch = [str(c).strip() for c in table["channel"]]
+    term = [str(t).strip() for t in table["term"]]
+    try:
+        value = np.asarray(table["value"], dtype=float)
+        unc = np.asarray(table["unc"], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise EtalonInputError(src, f"desert terms: value/unc not numbers ({exc})") from None
+    seen: set = set()
+    for i, (c, t) in enumerate(zip(ch, term, strict=True)):
+        where = f"row {i + 1} ({c}, {t})"
+        if not (t == "drift:all" or (t.startswith("phase:") and len(t) > 6)):
+            raise EtalonInputError(src, f"{where}: unknown term; expected phase:<name> or drift:all")
+        if not np.isfinite(value[i]):
+            raise EtalonInputError(src, f"{where}: value {value[i]} is not finite")
+        if not (np.isfinite(unc[i]) and unc[i] >= 0):
+            raise EtalonInputError(src, f"{where}: unc {unc[i]} must be finite and >= 0")
+        if (c, t) in seen:
+            raise EtalonInputError(src, f"{where}: given twice")
+        seen.add((c, t))
+    return Table([ch, term, value, unc], names=("channel", "term", "value", "unc"),
+                 dtype=(str, str, float, float))
+
+
+def read_desert_terms(path: str | os.PathLike[str]):
+    """Read a desert terms ECSV (``etalon desert compare-moon --desert-terms``) and check it.
+
+    Raises
+    ------
+    etalon.fileio.EtalonInputError
+        Not an ECSV table, or the content refused by :func:`check_desert_terms`.
+    """
+    from astropy.table import Table
+
+    from etalon.fileio import EtalonInputError, require_file
+
+    p = require_file(path, "desert terms table")
+    try:
+        tab = Table.read(p, format="ascii.ecsv")
+    except Exception as exc:  # astropy raises many types for a bad ECSV
+        raise EtalonInputError(p, f"cannot read as ECSV: {type(exc).__name__}: {exc}") from None
+    return check_desert_terms(tab, p)
+
+
+def _desert_vars(terms, bands: list[str], phase_names: list[str]) -> tuple[dict, list[str]]:
+    """The four desert variables on the (band, phase) grid; terms that do not fit are listed."""
+    nb, npz = len(bands), max(len(phase_names), 1)
+    level, level_u = np.full((nb, npz), np.nan), np.full((nb, npz), np.nan)
+    drift, drift_u = np.full(nb, np.nan), np.full(nb, np.nan)
+    ignored = []
+    for c, t, v, u in zip(terms["channel"], terms["term"], terms["value"], terms["unc"], strict=True):
+        c, t = str(c), str(t)
+        if c not in bands:
+            ignored.append(f"{c} {t}: band not analysed")
+            continue
+        i = bands.index(c)
+        if t == "drift:all":
+            drift[i], drift_u[i] = v, u
+        elif t[6:] in phase_names:
+            j = phase_names.index(t[6:])
+            level[i, j], level_u[i, j] = v, u
+        else:
+            ignored.append(f"{c} {t}: phase not in the lunar campaign")
+    frac = "1"
+    data_vars = {
+        "desert_phase_level": (("band", "phase"), level, {
+            "long_name": "desert level of the phase relative to the desert's first phase, after "
+                         "drift removal (the definition of phase_level)", "units": frac}),
+        "desert_phase_level_unc": (("band", "phase"), level_u,
+                                   {"long_name": "1-sigma uncertainty of desert_phase_level", "units": frac}),
+        "desert_drift": ("band", drift, {"long_name": "desert drift over the whole series "
+                                                      "(fractional change per year)", "units": "year-1"}),
+        "desert_drift_unc": ("band", drift_u, {"long_name": "1-sigma uncertainty of desert_drift",
+                                               "units": "year-1"}),
+    }
+    return data_vars, ignored
+
+
+def desert_terms_table(ds):
+    """The desert terms stored in a results dataset, as a table (None when it has none).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`read_results` or :func:`to_dataset`.
+
+    Returns
+    -------
+    astropy.table.Table or None
+        ``channel``, ``term`` (``phase:<name>``, ``drift:all``), ``value``, ``unc``: the rows
+        stored (NaN cells skipped), bands in the file's order, phases then drift.
+    """
+    from astropy.table import Table
+
+    if not all(v in ds.variables for v in DESERT_VARIABLES):
+        return None
+    phases = [str(v) for v in ds["phase_name"].values]
+    rows = []
+    for i, ch in enumerate(str(c) for c in ds["channel"].values):
+        for j, name in enumerate(phases):
+            v = float(ds["desert_phase_level"].values[i, j])
+            if np.isfinite(v):
+                rows.append((ch, f"phase:{name}", v, float(ds["desert_phase_level_unc"].values[i, j])))
+        v = float(ds["desert_drift"].values[i])
+        if np.isfinite(v):
+            rows.append((ch, "drift:all", v, float(ds["desert_drift_unc"].values[i])))
+    return Table(rows=rows or None, names=("channel", "term", "value", "unc"),
+                 dtype=(str, str, float, float))
+
+
+def to_dataset(result, desert_terms=None, desert_source: str | None = None):
+    """The results of a campaign as an :class:`xarray.Dataset` (schema 1.1).
 
     Parameters
     ----------
     result : etalon.campaign.analysis.CampaignResult
+    desert_terms : astropy.table.Table, optional
+        Desert terms (``channel``, ``term``, ``value``, ``unc``; :func:`check_desert_terms`)
+        stored as ``desert_phase_level``, ``desert_phase_level_unc``, ``desert_drift``,
+        ``desert_drift_unc``; rows whose band or phase the campaign lacks are left out, with a
+        warning, and listed in the attribute ``desert_terms_ignored``.
+    desert_source : str, optional
+        The desert terms file, recorded in the attribute ``desert_terms_file``.
     """
     import xarray as xr
 
@@ -253,6 +417,13 @@ def to_dataset(result):
         if blong[k][1]:
             attrs["units"] = blong[k][1]
         data_vars[k] = ("band", arr, attrs)
+    ignored: list[str] = []
+    if desert_terms is not None:
+        terms = check_desert_terms(desert_terms, desert_source)
+        dvars, ignored = _desert_vars(terms, bands, phase_names)
+        data_vars.update(dvars)
+        for text in ignored:
+            log.warning("%s: %s: not stored", desert_source or "desert terms", text)
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data_vars.items()})
     ds.attrs = {
         "Conventions": "CF-1.8",
@@ -277,14 +448,22 @@ def to_dataset(result):
 
     prov = table_provenance("campaign analyze", result.inputs, result.parameters)
     ds.attrs["created_utc"] = prov["created_utc"]
+    if desert_terms is not None:
+        ds.attrs["desert_terms_file"] = os.path.basename(os.fspath(desert_source)) if desert_source else ""
+        ds.attrs["desert_terms_ignored"] = json.dumps(ignored)
     return ds
 
 
-def write_results(result, path: str | os.PathLike[str]) -> None:
-    """Write the results file (CF netCDF-4) atomically."""
+def write_results(result, path: str | os.PathLike[str], desert_terms=None,
+                  desert_source: str | None = None) -> None:
+    """Write the results file (CF netCDF-4) atomically.
+
+    ``desert_terms`` and ``desert_source``: optional desert terms stored beside the Moon's
+    (:func:`to_dataset`).
+    """
     from etalon.fileio import atomic_output
 
-    ds = to_dataset(result)
+    ds = to_dataset(result, desert_terms, desert_source)
     enc = {k: {"zlib": True, "complevel": 4} for k, v in ds.data_vars.items() if v.dtype.kind == "f"}
     for k in ("time", "validity_start", "changepoint_time"):
         enc.setdefault(k, {})["dtype"] = "float64"

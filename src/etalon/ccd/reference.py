@@ -32,6 +32,7 @@ set of etalon's synthetic instrument, the same arrays the NAV truth simulator
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -68,6 +69,8 @@ __all__ = [
     "synthetic_reference_set",
     "write_reference_set",
 ]
+
+log = logging.getLogger(__name__)
 
 #: units of the RADCAL table columns (TUNIT strings)
 RADCALV_UNIT = "W/(m**2 sr um)/(DN/s)"
@@ -668,4 +671,7 @@ def synthetic_reference_set(instrument: str = "NAVMRI",
     paths = _set_paths(name, d)
     if all(p.is_file() for p in paths.values()):
         return ReferenceSet(instrument=name, **paths)
+    missing = sorted(p.name for p in paths.values() if not p.is_file())
+    log.warning("writing etalon's synthetic %s reference set (illustrative, not the mission's) "
+                "into %s (%s); set ETALON_CACHE to put it elsewhere", name, d, ", ".join(missing))
     return write_reference_set(synthetic_instrument(name), d)

@@ -226,7 +226,7 @@ def simulate_nav_frame(
     header["INSTRUME"] = (bias_name if bias_name.startswith("NAV") else "NAVMRI",
                           "Instrument ID (simulated NAV frame)")
     header["OBJECT"] = ("9P/TEMPEL 1", "Target Name")
-    header["BUNIT"] = ("DN", "Physical units for data pixel (astropy-parsable)")
+    header["BUNIT"] = ("DN", "Physical unit of the data (astropy-parsable)")
     header["BUNITARC"] = ("DATA NUMBER", "Archive spelling of BUNIT")
     header["INTTIME"] = (inttime_ms, "[msec] Total integration time")
     header["CCDT"] = (ccdt_k, "[K] CCD On-Chip Temp")

@@ -12,4 +12,12 @@ Modules:
   cross-calibration ratio over time and its trend.
 - :mod:`etalon.desert.simulate`: VENuS desert acquisitions for the campaign simulator.
 - :mod:`etalon.desert.compare`: Moon versus desert per band and phase.
+
+The public API (what other rooms import: :mod:`etalon.campaign` for its real-data cases,
+:mod:`etalon.sno` for the site spectrum): ``read_series``, ``DimitriSeries`` and
+``read_site_spectrum`` (:mod:`etalon.desert.dimitri`).
 """
+
+from etalon.desert.dimitri import DimitriSeries, read_series, read_site_spectrum
+
+__all__ = ["DimitriSeries", "read_series", "read_site_spectrum"]

@@ -75,7 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="fit the desert series as processed (default: brought to the first PO "
                    "with its ak_in_force column)")
     m.add_argument("--desert-terms", default=None, metavar="FILE.ecsv",
-                   help="also write the desert terms computed from the acquisitions (ECSV)")
+                   help="also write the desert terms computed from the acquisitions (ECSV: "
+                   "channel, term, value, unc; etalon campaign analyze --desert-terms stores them "
+                   "in the campaign results file)")
     add_common_options(m, output="file", output_required=True)
     m.set_defaults(func=_compare)
 
@@ -193,13 +195,16 @@ def _compare(args: argparse.Namespace) -> int:
             raise EtalonInputError(args.desert, str(exc)) from None
         for b, why in terms.meta.get("failed", {}).items():
             log.warning("%s: band %s not fitted: %s", args.desert, b, why)
-        if args.desert_terms:
-            write_table(terms, args.desert_terms, inputs=[args.desert],
-                        parameters={"reprocess": not args.no_reprocess}, step="desert compare-moon")
     try:
         out = compare_moon_desert(moon, terms, k=args.k)
     except ValueError as exc:
         raise EtalonInputError(args.moon, str(exc)) from None
+    if args.desert_terms:  # after the comparison: a refused input leaves no file
+        if terms is desert:
+            log.warning("%s holds desert terms already: --desert-terms %s is a copy of it",
+                        args.desert, args.desert_terms)
+        write_table(terms, args.desert_terms, inputs=[args.desert],
+                    parameters={"reprocess": not args.no_reprocess}, step="desert compare-moon")
     write_table(out, args.output, inputs=[args.moon, args.desert],
                 parameters={"k": args.k, "reprocess": not args.no_reprocess},
                 step="desert compare-moon")

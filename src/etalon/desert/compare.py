@@ -384,8 +384,7 @@ def moon_summary(moon, po, folder):
     """
     import os
 
-    from etalon.campaign.analysis import analyze_files
-    from etalon.campaign.results import summary_table
+    from etalon.campaign import analyze_files, summary_table
 
     os.makedirs(folder, exist_ok=True)
     mp, pp = os.path.join(folder, "moon_measure.ecsv"), os.path.join(folder, "po.ecsv")

@@ -14,7 +14,7 @@ Method (after Lacherade et al., IEEE TGRS 2013, "Cross calibration over desert s
    season and atmosphere): per bin ``ratio = <target> / (<reference> x SBAF)``, its
    statistical uncertainty from the per-acquisition uncertainties of both means;
 5. the ratio's mean over bins (weighted, uncertainty scaled by the Birge ratio when the bins
-   scatter more than their uncertainties) and its trend (:func:`etalon.campaign.drift.fit_drift`,
+   scatter more than their uncertainties) and its trend (:func:`etalon.campaign.fit_drift`,
    linear), the total uncertainty adding the SBAF's in quadrature.
 
 A ratio of 1 means the target agrees with the reference; ``ratio - 1`` is the target's
@@ -220,7 +220,7 @@ class CrossCalResult:
 
 def _drift(t: np.ndarray, y: np.ndarray, u: np.ndarray) -> tuple[float, float, str]:
     try:
-        from etalon.campaign.drift import fit_drift
+        from etalon.campaign import fit_drift
     except ImportError:  # pragma: no cover - the campaign module is part of the package
         fit_drift = None
     if fit_drift is not None:

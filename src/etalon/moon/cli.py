@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _measure(args: argparse.Namespace) -> int:
-    from etalon.batch import report_failures
+    from etalon.batch import batch_exit_code, report_failures
     from etalon.cliutil import UsageError, check_outputs
     from etalon.fileio import EtalonInputError
     from etalon.moon.measure import measure_files, write_measurement_table
@@ -115,7 +115,7 @@ def _measure(args: argparse.Namespace) -> int:
         cols = [c for c in ("file", "channel", "irr_obs", "irr_obs_unc", "irr_model", "ratio",
                             "ratio_unc", "flags") if c in table.colnames]
         table[cols].pprint(max_width=200, max_lines=50)
-    return 1 if failed else 0
+    return batch_exit_code(results)
 
 
 def _observer(text: str) -> list[float]:

@@ -32,7 +32,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.time import Time
 
-from etalon.fileio import EtalonInputError, atomic_output, require_file
+from etalon.fileio import EtalonInputError, atomic_output, check_fits_header, require_file
 from etalon.provenance import stamp_header
 
 __all__ = ["MOON_KEYWORDS", "MoonImage", "read_moon_image", "write_moon_image"]
@@ -106,6 +106,7 @@ def read_moon_image(path: str | os.PathLike[str]) -> MoonImage:
         Naming the file and the missing or bad keyword.
     """
     p = require_file(path, "Moon image")
+    check_fits_header(p)              # absurd NAXIS/BITPIX cards fail here, before astropy parses them
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)

@@ -43,6 +43,7 @@ __all__ = [
     "FLAG_CHANNEL_ABSENT",
     "FLAG_FEW_BACKGROUND",
     "FLAG_FIT_POOR",
+    "FLAG_MEASUREMENT_FAILED",
     "FLAG_MODEL_EXTRAPOLATED",
     "FLAG_NEAR_EDGE",
     "FLAG_NO_SRF",
@@ -57,6 +58,7 @@ __all__ = [
     "ChannelData",
     "ChannelMeasurement",
     "add_model",
+    "column_pattern_sigma",
     "compare_methods",
     "measure_channel",
     "measure_channels",
@@ -83,6 +85,7 @@ FLAG_MODEL_EXTRAPOLATED = 128  #: the response extends beyond the model waveleng
 FLAG_NO_SRF = 256           #: no spectral response for this channel: no model value
 FLAG_OVERSAMPLING_MISMATCH = 512  #: ovrsamp_fa_fit differs from the file's ovrsamp_fa by > 2 %
 FLAG_RADIUS_MISMATCH = 1024  #: fitted radius differs from the geometry's prediction by > 2 %
+FLAG_MEASUREMENT_FAILED = 2048  #: the channel could not be measured (e.g. too faint): NaN values
 
 #: relative disagreement that raises FLAG_OVERSAMPLING_MISMATCH / FLAG_RADIUS_MISMATCH
 MISMATCH_TOLERANCE = 0.02
@@ -97,7 +100,8 @@ COLUMNS: dict[str, str | None] = {
     "irr_obs_unc_systematic": "W m-2 um-1", "irr_obs_unc_shot": "W m-2 um-1",
     "irr_obs_unc_read": "W m-2 um-1", "irr_obs_unc_background": "W m-2 um-1",
     "irr_obs_unc_pix_solid_ang": "W m-2 um-1", "irr_obs_unc_oversampling": "W m-2 um-1",
-    "irr_obs_unc_halo": "W m-2 um-1", "centre_x": "pix", "centre_y": "pix", "radius": "pix",
+    "irr_obs_unc_halo": "W m-2 um-1", "irr_obs_unc_column_pattern": "W m-2 um-1",
+    "centre_x": "pix", "centre_y": "pix", "radius": "pix",
     "radius_unc": "pix", "semi_major": "pix", "disk_angle": "deg", "radius_predicted": "pix",
     "ovrsamp_fa": None, "ovrsamp_fa_fit": None, "ovrsamp_fa_fit_unc": None,
     "integration_margin": "pix", "background_margin": "pix", "integration_pix_num": None,
@@ -282,7 +286,10 @@ def _radiance_per_dn(ch: ChannelData) -> float:
     ok = np.isfinite(ch.counts) & np.isfinite(ch.radiance)
     x, y = ch.counts[ok], ch.radiance[ok]
     dx = x - x.mean()
-    return float(np.dot(dx, y - y.mean()) / np.dot(dx, dx))      # least-squares slope
+    ss = float(np.dot(dx, dx))
+    if ss == 0:                          # a flat frame: no slope (the channel then fails)
+        return float("nan")
+    return float(np.dot(dx, y - y.mean()) / ss)      # least-squares slope
 
 
 def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float | None = None, *,
@@ -349,7 +356,8 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
                    dc_obs_offset=float(offset) if offset is not None else bg.level,
                    dc_obs_offset_unc=bg.uncertainty, irr_obs=irr, integration_pix_num=int(mask.sum()),
                    n_outliers=0, background_margin=bm)
-        _budget_columns(row, ch, budget, irr, 0.0)
+        pattern = column_pattern_sigma(counts, mask, far, bg.std)
+        _budget_columns(row, ch, budget, irr, 0.0, pattern * k_dn)
         flags |= FLAG_FEW_BACKGROUND if bg.n_pixels < 500 else 0
         region, curve, bg_region = mask, None, far
     elif method == "laplace":
@@ -397,7 +405,8 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
                    integration_margin=margin, background_margin=margin_bg,
                    integration_pix_num=budget.n_pixels, n_outliers=fixed.count,
                    semi_major=disk.semi_major, disk_angle=disk.angle_deg)
-        _budget_columns(row, ch, budget, budget.irradiance, halo_dn * k_dn)
+        pattern = column_pattern_sigma(clean, region, bg_region, bg.std)
+        _budget_columns(row, ch, budget, budget.irradiance, halo_dn * k_dn, pattern * k_dn)
         full = dist <= margin
         if disk.near_edge or np.any(full & ~valid) or _touches_border(full):
             flags |= FLAG_NEAR_EDGE
@@ -415,11 +424,65 @@ def measure_channel(ch: ChannelData, method: str = "laplace", threshold: float |
     return ChannelMeasurement(row, disk, region, curve, bg_region)
 
 
+def column_pattern_sigma(image: np.ndarray, region: np.ndarray, background: np.ndarray,
+                         pixel_sigma: float, min_rows: int = 5) -> float:
+    """Effect on a disk integration of a per-column offset pattern left in the image, DN (k=1).
+
+    A pushbroom detector's columns each carry their own dark; what the Level-1 dark
+    subtraction leaves (a stale or noisy dark, an equalisation residual on the dark) is a
+    pattern ``r_c`` constant along each column. Any other structure of the deep-space
+    level along the columns (the residual of a first-order stray-light correction: ghosts,
+    halo tails beyond the annulus' start) shows in the same column means and enters the
+    same term. The background level removes its mean over
+    the deep-space pixels, the integration sums the rest:
+    ``error = sum_c r_c (n_c - N b_c / B)`` with ``n_c`` the pixels of the integration region
+    in column ``c`` (``N`` in all), ``b_c`` the deep-space pixels (``B`` in all). The
+    pattern's rms is measured on the deep-space pixels themselves: the variance of the
+    column means less what the pixel noise explains,
+    ``s^2 = mean_c[(m_c - m)^2 - sigma^2 / b_c]`` (columns with ``b_c >= min_rows``), and
+
+        sigma_pattern = s * sqrt(sum_c (n_c - N b_c / B)^2).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Counts (rows, columns), DN; NaN where missing.
+    region, background : numpy.ndarray of bool
+        Integration region and deep-space pixels.
+    pixel_sigma : float
+        Noise of one deep-space pixel, DN rms.
+    min_rows : int
+        Deep-space pixels a column needs to enter the pattern estimate.
+
+    Returns
+    -------
+    float
+        DN (0 when no column has ``min_rows`` deep-space pixels or no pattern shows above
+        the noise).
+    """
+    bg = background & np.isfinite(image)
+    b_c = bg.sum(axis=0).astype(float)
+    n_c = region.sum(axis=0).astype(float)
+    use = b_c >= min_rows
+    if use.sum() < 3:
+        return 0.0
+    sums = np.where(bg, image, 0.0).sum(axis=0)
+    m_c = sums[use] / b_c[use]
+    w = b_c[use]
+    m = float(np.sum(m_c * w) / np.sum(w))
+    var = float(np.mean((m_c - m) ** 2 - pixel_sigma**2 / b_c[use]))
+    if not var > 0:
+        return 0.0
+    big_n, big_b = float(n_c.sum()), float(b_c.sum())
+    lever = float(np.sqrt(np.sum((n_c - big_n * b_c / big_b) ** 2)))
+    return float(np.sqrt(var) * lever)
+
+
 def _budget_columns(row: dict[str, Any], ch: ChannelData, budget: Any, irr: float,
-                    halo: float) -> None:
+                    halo: float, column_pattern: float = 0.0) -> None:
     """The uncertainty budget of ``irr_obs`` (k=1, W m-2 um-1): components, random, systematic, total."""
     shot = 0.0 if not np.isfinite(budget.shot) else budget.shot
-    random = float(np.sqrt(shot**2 + budget.read**2 + budget.background**2))
+    random = float(np.sqrt(shot**2 + budget.read**2 + budget.background**2 + column_pattern**2))
     pix = abs(irr) * float(ch.pix_solid_ang_rel_unc)
     ovr = abs(irr) * float(ch.ovrsamp_fa_unc) / float(ch.ovrsamp_fa)
     systematic = float(np.sqrt(pix**2 + ovr**2 + halo**2))
@@ -427,7 +490,7 @@ def _budget_columns(row: dict[str, Any], ch: ChannelData, budget: Any, irr: floa
                irr_obs_unc_systematic=systematic, irr_obs_unc_shot=budget.shot,
                irr_obs_unc_read=budget.read, irr_obs_unc_background=budget.background,
                irr_obs_unc_pix_solid_ang=pix, irr_obs_unc_oversampling=ovr, irr_obs_unc_halo=halo,
-               ovrsamp_fa=float(ch.ovrsamp_fa))
+               irr_obs_unc_column_pattern=float(column_pattern), ovrsamp_fa=float(ch.ovrsamp_fa))
 
 
 def _disk_checks(row: dict[str, Any], ch: ChannelData, disk: DiskFit) -> int:
@@ -592,10 +655,28 @@ def add_model(rows: list[dict[str, Any]], channels: list[ChannelData], srf: str 
         row["flags"] = flags
 
 
+def _measure_or_fail(ch: ChannelData, method: str, threshold: float | None,
+                     kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One channel's row; a channel that cannot be measured gives a NaN row.
+
+    The failed row carries :data:`FLAG_MEASUREMENT_FAILED` and the reason under the
+    private key ``"_error"`` (removed by :func:`measure_file`, which logs it).
+    """
+    try:
+        return measure_channel(ch, method, threshold, **kwargs).row
+    except ValueError as exc:
+        row = _empty_row(ch, method)
+        row["flags"] = FLAG_MEASUREMENT_FAILED
+        row["ovrsamp_fa"] = float(ch.ovrsamp_fa)
+        row["radius_predicted"] = np.nan if ch.radius_prior is None else float(ch.radius_prior)
+        row["_error"] = str(exc)
+        return row
+
+
 def _measure_one(args: tuple) -> dict[str, Any]:
     """Process-pool worker: one channel's row (module level, so it pickles)."""
     ch, method, threshold, kwargs = args
-    return measure_channel(ch, method, threshold, **kwargs).row
+    return _measure_or_fail(ch, method, threshold, kwargs)
 
 
 def _measure_named(args: tuple) -> dict[str, Any]:
@@ -604,7 +685,7 @@ def _measure_named(args: tuple) -> dict[str, Any]:
     try:
         (ch,) = read_channels(path, [name])
         ch.radius_prior = predicted_radius_px(obs_moon_km, ch.pix_solid_ang)
-        return measure_channel(ch, method, threshold, **kwargs).row
+        return _measure_or_fail(ch, method, threshold, kwargs)
     except EtalonInputError as exc:      # its (path, problem) signature does not unpickle
         raise ValueError(exc.problem) from None
 
@@ -627,11 +708,20 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     executor : concurrent.futures.Executor, optional
         An existing pool to use instead of starting one (:func:`measure_files` shares one).
 
+    A channel that cannot be measured (too faint for the limb fit, no deep space...)
+    does not fail the file: its row has NaN values and :data:`FLAG_MEASUREMENT_FAILED`,
+    a warning names the file, the channel and the reason, and the other channels are
+    measured. Only when every present channel fails does the file fail.
+
     Raises
     ------
     EtalonInputError
-        Naming the file, when it cannot be read or measured.
+        Naming the file, when it cannot be read, or when no present channel can be measured.
+    ValueError
+        Unknown ``method``.
     """
+    if method not in ("laplace", "threshold"):
+        raise ValueError(f"unknown method {method!r}: use 'laplace' or 'threshold'")
     p = require_file(path, "Moon observation")
     parallel = (executor is not None or jobs > 1) and _is_netcdf(p)
     if parallel:
@@ -666,7 +756,15 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     finally:
         if own is not None:
             own.shutdown()
-    measured = [r for r in rows if not r["flags"] & FLAG_CHANNEL_ABSENT]
+    errors = {r["channel"]: r.pop("_error") for r in rows if "_error" in r}
+    present = [r for r in rows if not r["flags"] & FLAG_CHANNEL_ABSENT]
+    if errors and len(errors) == len(present):
+        first = next(iter(errors))
+        raise EtalonInputError(p, f"no channel could be measured (channel {first}: {errors[first]})")
+    for name, problem in errors.items():
+        log.warning("%s: channel %s not measured (%s): NaN row, flag %d", p, name, problem,
+                    FLAG_MEASUREMENT_FAILED)
+    measured = [r for r in present if not r["flags"] & FLAG_MEASUREMENT_FAILED]
     if measured and all(r["irr_obs_unc_pix_solid_ang"] == 0 and r["irr_obs_unc_oversampling"] == 0
                         for r in measured):
         log.warning("%s: no uncertainty of the pixel solid angle or oversampling factor in the file: "
@@ -691,7 +789,11 @@ def _channel_names(p: Path) -> list[str]:
 
 
 def rows_to_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """An astropy Table with the columns of :data:`COLUMNS` (units attached)."""
+    """An astropy Table with the columns of :data:`COLUMNS` (units attached).
+
+    ``time`` stays an ISO UTC string column: ``etalon.campaign.series.build_series`` reads it
+    with ``np.asarray(..., dtype=str)``, which an astropy Time column does not support.
+    """
     table = Table(rows=[[r.get(k) for k in COLUMNS] for r in rows] or None, names=list(COLUMNS),
                   dtype=None if rows else [object] * len(COLUMNS))
     for name, unit in COLUMNS.items():

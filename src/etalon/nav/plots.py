@@ -133,6 +133,7 @@ def plot_science_match(science_images: Sequence[ScienceImage],
             ax.annotate(f"DELTAT {h['DELTAT']:+.3f} s", (t, y), fontsize=8,
                         xytext=(4, -12), textcoords="offset points")
     ax.set_yticks([0, 1, 2], ["HRI", "MRI", "ITS"])
+    ax.set_ylabel("CCD")
     ax.set_xlabel(f"stop time - {tdb_to_utc(t_ref)} UTC (s)")
     ax.set_title("science images (o) and NAV images (^): CCDT from the nearest of the same CCD")
     ax.figure.tight_layout()
@@ -168,16 +169,27 @@ def plot_preprocessed_frame(frame: Frame | str | os.PathLike[str], *, corner: in
     data, h = np.asarray(frame.data, dtype=float), frame.header
     flags = frame.flags if frame.flags is not None else np.zeros(data.shape, np.uint8)
     image_ax, corner_ax, flags_ax = _new_axes(3, (15, 4.8), fig)
-    image_ax.imshow(np.log10(np.clip(data, 1, None)), origin="lower", cmap="gray")
+    shown = image_ax.imshow(np.log10(np.clip(data, 1, None)), origin="lower", cmap="gray")
     image_ax.set_title(f"{h['INSTRUME']} {h['EXPID']}: log10 DN")
     part = data[:corner, :corner]
     im = corner_ax.imshow(part, origin="lower", cmap="viridis", vmin=0,
                           vmax=np.percentile(part, 99))
     corner_ax.set_title(f"corner: serial columns = NAVBIAS2 = {h['NAVBIAS2']:.0f} DN")
-    image_ax.figure.colorbar(im, ax=corner_ax, shrink=0.8)
+    image_ax.figure.colorbar(im, ax=corner_ax, shrink=0.8, label="DN")
     flags_ax.imshow(flags, origin="lower", cmap="gray_r", vmin=0, vmax=FLAG_MISSING,
                     interpolation="nearest")
     missing = int(np.count_nonzero(flags & FLAG_MISSING))
     flags_ax.set_title(f"FLAGS: {missing} missing pixels")
+    from matplotlib.patches import Patch
+
+    flags_ax.legend(handles=[Patch(facecolor="white", edgecolor="gray",
+                                   label=f"data ({flags.size - missing:,} px)"),
+                             Patch(facecolor="black", edgecolor="gray",
+                                   label=f"2: missing ({missing:,} px)")],
+                    loc="upper right", fontsize=7, framealpha=0.9)
+    image_ax.figure.colorbar(shown, ax=image_ax, shrink=0.8, label="log10 DN")
+    for ax in (image_ax, corner_ax, flags_ax):
+        ax.set_xlabel("pixel (column, 0-based)")
+        ax.set_ylabel("line (row, 0-based)")
     image_ax.figure.tight_layout()
     return image_ax.figure

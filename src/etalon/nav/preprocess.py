@@ -12,7 +12,8 @@ NAV frame (``INSTRUME`` = ``NAVHRI``/``NAVMRI``/``NAVITS``, from the decoder):
    written as the archive writes them: ``SCSTART``/``SCSTOP`` clock strings,
    ``OBSDATE``/``OBSMIDDT``/``OBSENDDT`` (UTC ISO), ``OBSJD``/``OBSMIDJD``/
    ``OBSENDJD`` (UTC JD - 2400000.5), ``NOMSCLK``/``NOMTDBSC`` (middle) and
-   ``NOMSLK0``/``NOMSCT0`` (stop) clock and TDB (s past J2000);
+   ``NOMSLK0``/``NOMSCT0`` (stop) clock and TDB (s past J2000), and the FITS-standard
+   ``DATE-OBS``/``MJD-OBS`` (= ``OBSDATE``/``OBSJD``, the start);
 2. **keywords** (:mod:`etalon.nav.keywords`): ``FILTER``, ``INTTIME``
    (+ ``CMDEXPTM``, ``MINEXPTM``), ``IMGH001`` = 0, ``CCDT`` and ``DELTAT``
    from the nearest science image (``CCDTFILE`` names it);
@@ -24,8 +25,9 @@ NAV frame (``INSTRUME`` = ``NAVHRI``/``NAVMRI``/``NAVITS``, from the decoder):
    overclock 0; the layout goes into ``OV*`` keywords.
 
 Archive product (``HRIVIS``/``MRIVIS``/``ITSVIS``/``HRIIR``): the mission
-already wrote every keyword; they are kept as they are, ``NOMSCT0`` is added
-when missing, and the layout keywords say there is no overclock.
+already wrote every keyword; they are kept as they are, ``NOMSCT0`` (and
+``DATE-OBS``/``MJD-OBS`` from ``OBSDATE``/``OBSJD``) are added when missing, and
+the layout keywords say there is no overclock.
 
 Every product names the tables and kernels it used, in keywords
 (``SEQTABLE``, ``BIASTAB``, ``SCLKADJ``, ``LSKFILE``, ``SCLKFILE``,
@@ -306,6 +308,8 @@ def _preprocess_nav(frame: Frame, tables: PreprocessTables) -> Frame:
     header["OBSMIDJD"] = (round(t.mid_mjd, 8), "UTC JD-2400000.5 at mid of observation")
     header["OBSENDDT"] = (t.stop_utc, "DateTime at end of observation at (s/c)")
     header["OBSENDJD"] = (round(t.stop_mjd, 8), "UTC JD-2400000.5 at end of observation")
+    header["DATE-OBS"] = (t.start_utc, "UTC start of exposure (= OBSDATE)")
+    header["MJD-OBS"] = (round(t.start_mjd, 8), "[d] UTC MJD of DATE-OBS (= OBSJD)")
     header["NOMSCLK"] = (t.mid_sclk, "S/C clock string, mid-obs")
     header["NOMTDBSC"] = (round(t.mid_tdb, 4), "[s past J2000] TDB of mid-obs")
     header["NOMSLK0"] = (t.stop_sclk, "S/C clock string, Base time (Img end)")
@@ -384,6 +388,10 @@ def _preprocess_archive(frame: Frame, tables: PreprocessTables) -> Frame:
     for key in ("INTTIME", "FILTER", "CCDT", "SCSTOP"):
         if key not in header:
             _warn(header, messages, f"archive product lacks {key}")
+    if "DATE-OBS" not in header and "OBSDATE" in header:  # the FITS-standard names too
+        header["DATE-OBS"] = (str(header["OBSDATE"]), "UTC start of exposure (= OBSDATE)")
+        if isinstance(header.get("OBSJD"), (int, float)):
+            header["MJD-OBS"] = (float(header["OBSJD"]), "[d] UTC MJD of DATE-OBS (= OBSJD)")
     FrameLayout.without_overclock(frame.data.shape).to_header(header)
     ccd_unit(header)  # BUNIT astropy parses; the archive's 'DATA NUMBER' kept in BUNITARC
     header["PREPTYPE"] = ("ARCHIVE", "Archive product: mission keywords kept")

@@ -22,7 +22,8 @@ of the file name (FNORIG,
 FNSTATUS, FNFILEID, FNUNQDSF, FNKIND, FNINSTRM, FNEXPSRD, FNYEAR, FNDOY, FNHOUR,
 FNMINUTE, FNSECOND, FNRECV), the decode report (NBYTES, NPKTUSED, NPKTREJ,
 NBYTSKIP, NOVERLAP, NCONFLCT, NMISSING, NSNIPS, NSNIPCMP, RESYNC, one COMMENT per
-rejected packet), HDRNONFN (NaN/Inf packet values written undefined), BUNIT = DN and
+rejected packet), HDRNONFN (NaN/Inf packet values written undefined), DATE-OBS and
+MJD-OBS (UTC start of the exposure, nominal SCLK offset), BUNIT = DN and
 BUNITARC = DATA NUMBER, and the provenance stamp (ETALONV, DATE, HISTORY).
 """
 
@@ -42,13 +43,15 @@ from etalon.nav import format as fmt
 from etalon.nav.ccddata import write_product
 from etalon.nav.decoder import NavImage, decode
 from etalon.nav.filename import NavFileName, NavFileNameError, parse_nav_filename
-from etalon.provenance import stamp_header
+from etalon.provenance import fits_text, stamp_header
 
 __all__ = [
+    "QUALITY_CLASSES",
     "decode_summary",
     "decode_to_fits",
     "decode_to_folder",
     "fits_name_for",
+    "float32_value",
     "header_table",
     "nav_header",
     "nav_to_frame",
@@ -74,14 +77,55 @@ def object_name(target_id: int) -> str:
         return f"NAIF {target_id}"
 
 
+def float32_value(value: float) -> float:
+    """A float32 packet value as the number it stands for: ``float(f"{value:.7g}")``.
+
+    float32 carries about 7 significant digits; its float64 image
+    (``0.009999999776482582`` for 0.01 s) is noise. NaN / Inf pass unchanged.
+
+    >>> float32_value(np.float32(0.01))
+    0.01
+    """
+    v = float(value)
+    return float(f"{v:.7g}") if math.isfinite(v) else v
+
+
+def _observation_time_cards(hdr: fits.Header, h) -> None:
+    """DATE-OBS (UTC ISO, ms) and MJD-OBS (UTC) of the exposure start.
+
+    From PSEUDOET (the exposure's end) with the nominal SCLK offset
+    (:data:`etalon.nav.sclk.NOMINAL_OFFSET_S`) and INTTIME = EXPSRDRT + 3.5 ms, through
+    the bundled SPICE kernels; ``etalon nav preprocess`` rewrites both with the
+    adjustment table's offset. A pseudo-ET SPICE cannot convert leaves them out (COMMENT).
+    """
+    from etalon.nav import sclk
+    from etalon.nav.keywords import integration_time_ms
+
+    try:
+        inttime = integration_time_ms(float32_value(h.exposure))
+        sclk_id = sclk.sclk_id_for(h.instrument)
+        stop_ticks = (float(h.pseudo_et) + sclk.NOMINAL_OFFSET_S) * sclk.TICKS_PER_SECOND
+        if not math.isfinite(stop_ticks):
+            raise ValueError(f"PSEUDOET {h.pseudo_et} is not finite")
+        start = sclk.ticks_to_tdb(sclk_id, stop_ticks) - inttime / 1000.0
+        utc, mjd = sclk.tdb_to_utc(start), sclk.tdb_to_mjd_utc(start)
+    except Exception as exc:  # SPICE refuses the clock value (damaged packet headers)
+        hdr.add_comment(fits_text(f"DATE-OBS not written: {sclk.spice_message(exc)}"))
+        return
+    hdr["DATE-OBS"] = (utc, "UTC exposure start, nominal SCLK offset")
+    hdr["MJD-OBS"] = (round(mjd, 8), "[d] UTC MJD of DATE-OBS")
+
+
 def _file_name_cards(hdr: fits.Header, original: str | None, parsed: NavFileName | None,
                      problem: str | None) -> None:
-    hdr["FNORIG"] = (original or "", "FN: original")
+    # FITS header values are printable ASCII: a name such as trame_é.000 is escaped
+    # (trame_\xe9.000) by etalon.provenance.fits_text
+    hdr["FNORIG"] = (fits_text(original or ""), "FN: original")
     hdr["FNSTATUS"] = ("Input argument filename parse SUCCEEDED" if parsed else
                        "Input argument filename parse FAILED", "FN: status")
     if parsed is None:
         if problem:
-            hdr.add_comment(f"file name: {problem}")
+            hdr.add_comment(fits_text(f"file name: {problem}"))
         return
     hdr["FNFILEID"] = (parsed.file_id, "FN: FILEID")
     hdr["FNUNQDSF"] = (parsed.suffix, "FN: uniqueness suffix")
@@ -119,7 +163,7 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
     hdr["OBSERVAT"] = (fmt.OBSERVATORIES[h.instrument], "observing platform (flyby or impactor)")
     hdr["INSTRUME"] = (h.instrument, "NAV instrument: NAVHRI (HRIV), NAVMRI, NAVITS")
     hdr["ORIGIN"] = ("etalon", "software that decoded the telemetry")
-    hdr["BUNIT"] = ("DN", "Physical units for data pixel (astropy-parsable)")
+    hdr["BUNIT"] = ("DN", "Physical unit of the data (astropy-parsable)")
     hdr["BUNITARC"] = ("DATA NUMBER", "Archive spelling of BUNIT")
     hdr["CALTYPE"] = ("RAW", "decoded raw NAV frame, not calibrated")
     if parsed is not None:
@@ -136,14 +180,21 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
     hdr["TWIST"] = (h.twist_deg, "[deg] boresight twist (Galileo convention)")
     hdr["CELESTN"] = (h.celestial_north_deg, "[deg] Celestial North Clock Angle in image")
     hdr["CELESTNR"] = (h.celestial_north_raw_deg, "[deg] same, raw frame: (270-TWIST) mod 360")
-    hdr["RATEX"] = (h.rate_x, "spacecraft attitude rate x (packet header)")
-    hdr["RATEY"] = (h.rate_y, "spacecraft attitude rate y (packet header)")
-    hdr["RATEZ"] = (h.rate_z, "spacecraft attitude rate z (packet header)")
-    hdr["EXPSRDRT"] = (h.exposure, "[s] commanded exposure, excl. 3.5 ms minimum")
-    hdr["CENTLINE"] = (h.centroid_line, "AutoNav centroid line, science array, 0-based")
-    hdr["CENTPIX"] = (h.centroid_pixel, "AutoNav centroid pixel, science array, 0-based")
-    hdr["CENTLRAW"] = (h.centroid_line_raw, "AutoNav centroid line, raw frame, 0-based")
-    hdr["CENTPRAW"] = (h.centroid_pixel_raw, "AutoNav centroid pixel, raw frame, 0-based")
+    # float32 packet values: written with the 7 digits float32 carries (0.01, not
+    # 0.009999999776482582)
+    hdr["RATEX"] = (float32_value(h.rate_x), "spacecraft attitude rate x (packet header)")
+    hdr["RATEY"] = (float32_value(h.rate_y), "spacecraft attitude rate y (packet header)")
+    hdr["RATEZ"] = (float32_value(h.rate_z), "spacecraft attitude rate z (packet header)")
+    hdr["EXPSRDRT"] = (float32_value(h.exposure), "[s] commanded exposure, excl. 3.5 ms minimum")
+    hdr["CENTLINE"] = (float32_value(h.centroid_line),
+                       "AutoNav centroid line, science array, 0-based")
+    hdr["CENTPIX"] = (float32_value(h.centroid_pixel),
+                      "AutoNav centroid pixel, science array, 0-based")
+    hdr["CENTLRAW"] = (float32_value(h.centroid_line_raw),
+                       "AutoNav centroid line, raw frame, 0-based")
+    hdr["CENTPRAW"] = (float32_value(h.centroid_pixel_raw),
+                       "AutoNav centroid pixel, raw frame, 0-based")
+    _observation_time_cards(hdr, h)
     _file_name_cards(hdr, original, parsed, problem)
     r = nav.report
     hdr["NBYTES"] = (r.n_bytes, "[bytes] size of the raw file")
@@ -157,11 +208,11 @@ def nav_header(nav: NavImage, filename: str | os.PathLike[str] | NavFileName | N
     hdr["NSNIPCMP"] = (r.snips_complete, "decode: snips with every pixel received")
     hdr["RESYNC"] = (r.resynchronised, "decode: packet chain broken, file rescanned")
     for rej in r.rejected[:MAX_REJECTED_COMMENTS]:
-        hdr.add_comment(f"rejected packet at byte {rej.offset}: {rej.reason}")
+        hdr.add_comment(fits_text(f"rejected packet at byte {rej.offset}: {rej.reason}"))
     if r.packets_rejected > MAX_REJECTED_COMMENTS:
         hdr.add_comment(f"... and {r.packets_rejected - MAX_REJECTED_COMMENTS} more rejected packets")
     for warning in r.warnings:
-        hdr.add_comment(f"decode warning: {warning}")
+        hdr.add_comment(fits_text(f"decode warning: {warning}"))
     hdr["HDRNONFN"] = (bool(hdr.nonfinite), "T: NaN/Inf packet values written undefined")
     if hdr.nonfinite:
         hdr.add_comment("undefined (NaN/Inf in the packets): " + ", ".join(hdr.nonfinite))
@@ -280,15 +331,23 @@ def rejected_table(navs) -> Table:
         names=("file", "offset", "reason"), dtype=(str, int, str))
 
 
+#: the quality panel of :func:`plot_nav`: (value, colour, meaning)
+QUALITY_CLASSES = ((0, "white", "received"), (1, "lightgray", "missing (FLAGS 2)"),
+                   (2, "red", "overlap conflict (FLAGS 4)"))
+
+
 def plot_nav(nav: NavImage, axes=None):
-    """Image (log stretch) with its snips drawn, and the quality map; science orientation.
+    """Image (log stretch, colour bar in DN) with its snips drawn, and the quality map with
+    its colour legend; science orientation.
 
     Returns the matplotlib figure. Array row 0 is drawn at the bottom, as the
-    archive frames are displayed.
+    archive frames are displayed. The legend of the quality panel names each colour
+    (:data:`QUALITY_CLASSES`) with its pixel count.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Rectangle
+    from matplotlib.colors import ListedColormap, LogNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
 
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(11, 5), constrained_layout=True)
@@ -297,22 +356,31 @@ def plot_nav(nav: NavImage, axes=None):
     img = nav.image.astype(float)
     got = ~nav.missing
     lo, hi = (np.percentile(img[got], [1, 99.8]) if got.any() else (0, 1))
-    shown = np.where(got, np.log10(np.clip(img - lo, 1, None)), np.nan)
-    axes[0].imshow(shown, origin="lower", cmap="gray", vmin=0, vmax=np.log10(max(hi - lo, 10)))
+    shown = np.where(got, np.clip(img, max(lo, 1.0), None), np.nan)
+    im = axes[0].imshow(shown, origin="lower", cmap="gray",
+                        norm=LogNorm(vmin=max(lo, 1.0), vmax=max(hi, max(lo, 1.0) * 10)))
+    fig.colorbar(im, ax=axes[0], shrink=0.85, label="DN (log scale, 1-99.8 percentile)")
     for row in nav.snips:
         axes[0].add_patch(Rectangle((row["sci_pixel_min"] - 0.5, row["sci_line_min"] - 0.5),
                                     row["width"], row["height"], fill=False, lw=0.8,
                                     ec="tab:green" if row["complete"] else "tab:orange"))
     name = Path(nav.source).name if nav.source else "bytes"
-    axes[0].set_title(f"{nav.instrument} {name}\nsnips: green complete, orange partial",
-                      fontsize=9)
+    axes[0].set_title(f"{nav.instrument} {name}: image and snips", fontsize=9)
+    axes[0].legend(handles=[Line2D([], [], color="tab:green", label="snip, complete"),
+                            Line2D([], [], color="tab:orange", label="snip, partial")],
+                   loc="upper right", fontsize=7, framealpha=0.8)
     quality = np.select([(nav.flags & 4) != 0, (nav.flags & 2) != 0], [2, 1], 0)
-    axes[1].imshow(quality, origin="lower", cmap=ListedColormap(["white", "lightgray", "red"]),
+    axes[1].imshow(quality, origin="lower",
+                   cmap=ListedColormap([c for _, c, _ in QUALITY_CLASSES]),
                    vmin=0, vmax=2, interpolation="nearest")
+    counts = [int((quality == v).sum()) for v, _, _ in QUALITY_CLASSES]
+    axes[1].legend(handles=[Patch(facecolor=c, edgecolor="black", label=f"{text}: {n:,} px")
+                            for (_, c, text), n in zip(QUALITY_CLASSES, counts, strict=True)],
+                   loc="upper right", fontsize=7, framealpha=0.9, title="quality", title_fontsize=7)
     r = nav.report
-    axes[1].set_title(f"quality: gray missing ({r.missing_pixels}), red conflict "
-                      f"({r.conflict_pixels})", fontsize=9)
+    axes[1].set_title(f"quality map: {r.missing_pixels:,} missing, {r.conflict_pixels:,} in "
+                      "conflict", fontsize=9)
     for ax in axes:
-        ax.set_xlabel("pixel (science array)")
-    axes[0].set_ylabel("line (science array)")
+        ax.set_xlabel("pixel (science array, 0-based)")
+        ax.set_ylabel("line (science array, 0-based)")
     return fig

@@ -1,8 +1,8 @@
 """``etalon sno predict | overpasses | compare``: the SNO chain's commands (thin layer).
 
 Exit codes: 0 done, 1 done with failures (listed), 2 bad input or configuration (nothing
-written; ``compare``: every input table bad). Products are written atomically under deterministic names; ``--dry-run`` prints
-what would be done and writes nothing.
+written; ``compare``: every input table bad). Products are written atomically under
+deterministic names; ``--dry-run`` prints what would be done and writes nothing.
 """
 
 from __future__ import annotations

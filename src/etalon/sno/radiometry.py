@@ -12,7 +12,7 @@ For a matched pair of bands (target A, reference B) over one scene:
 
 The per-band summary over many coincidences is the inverse-variance weighted mean of the
 ratios (random uncertainties) by the campaign module's robust weighted least squares
-(:func:`etalon.campaign.drift.robust_fit`, constant model: outliers rejected beyond its robust
+(:func:`etalon.campaign.robust_fit`, constant model: outliers rejected beyond its robust
 threshold, statistical uncertainty inflated by ``sqrt(chi2 / dof)`` when the scatter exceeds
 the stated errors), and the SBAF uncertainty added in quadrature once (it is common to every
 coincidence over the same scene spectrum and does not average down).
@@ -85,7 +85,7 @@ def read_spectrum(path: str | os.PathLike[str] | None = None) -> tuple[np.ndarra
 
     Default the bundled DIMITRI Libya-4 spectrum (350-2500 nm).
     """
-    from etalon.desert.dimitri import read_site_spectrum
+    from etalon.desert import read_site_spectrum
 
     wl_nm, rho, sig = read_site_spectrum(path)
     return wl_nm / 1000.0, rho, sig
@@ -194,12 +194,12 @@ def summarise(comparison):
 def _weighted_mean(r: np.ndarray, u: np.ndarray) -> tuple[float, float, float, int]:
     """Weighted mean, its Birge-inflated uncertainty, the Birge ratio, outliers rejected.
 
-    Uses the campaign module's robust weighted least squares (``etalon.campaign.drift.
+    Uses the campaign module's robust weighted least squares (``etalon.campaign.
     robust_fit``: iterative rejection beyond its robust threshold, covariance scaled by
     ``max(1, chi2/dof)``) with a constant model; plain inverse-variance mean without it.
     """
     try:
-        from etalon.campaign.drift import robust_fit
+        from etalon.campaign import robust_fit
     except ImportError:  # pragma: no cover - campaign module absent
         robust_fit = None
     n = r.size

@@ -77,8 +77,9 @@ def _check_extension_headers(p: Path) -> None:
 
     :func:`etalon.fileio.check_fits_header` checks the primary header; a scene keeps its bands
     in extensions, whose ``NAXIS = 99999999999999999999`` would make astropy loop the same way.
-    Checks per HDU: ``0 <= NAXIS <= 999``, ``NAXISn`` present and >= 0, BITPIX valid, and the
-    data (``|BITPIX|/8 * GCOUNT * (PCOUNT + prod NAXISn)`` bytes) within the file.
+    Checks per HDU: no axis card twice (astropy would take the last, the checks the first),
+    ``0 <= NAXIS <= 999``, ``NAXISn`` present and >= 0, BITPIX valid, and the data
+    (``|BITPIX|/8 * GCOUNT * (PCOUNT + prod NAXISn)`` bytes) within the file.
     """
     size = p.stat().st_size
     offset, index = 0, 0
@@ -102,7 +103,9 @@ def _check_extension_headers(p: Path) -> None:
                         break
                     if key in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT") or (
                             key.startswith(b"NAXIS") and key[5:].isdigit()):
-                        cards.setdefault(key, _card_value(card))
+                        if key in cards:  # astropy takes the last one: never guess
+                            raise EtalonInputError(p, f"HDU {index}: {key.decode()} card given twice")
+                        cards[key] = _card_value(card)
             if not cards:
                 return  # padding, not a header
             bitpix, naxis = cards.get(b"BITPIX"), cards.get(b"NAXIS")

@@ -274,18 +274,41 @@ def check_images(images: Mapping[str, np.ndarray],
     return complete
 
 
+def _robust_sigma(a: np.ndarray, clip: float = 4.0) -> tuple[float, float]:
+    """Clipped mean and standard deviation (outliers beyond ``clip`` sigma removed, 5 passes).
+
+    Not the median absolute deviation: on quantised images (integer counts over a gain, noise
+    below one count) most residuals share one value and the MAD is zero or a count step; the
+    median is off by up to half a step. The clipped moments are not.
+    """
+    a = np.asarray(a, float).ravel()
+    lo, hi = np.percentile(a, [2.0, 98.0])
+    core = a[(a >= lo) & (a <= hi)]
+    m, sd = float(core.mean()), float(core.std())
+    for _ in range(5):
+        sel = a[np.abs(a - m) < clip * max(sd, 1e-30)]
+        if sel.size < 10:
+            break
+        m_new, sd_new = float(sel.mean()), float(sel.std())
+        # a clipped Gaussian's std is low by the truncation factor (0.9935 at 4 sigma)
+        sd_new /= math.sqrt(1.0 - 2 * clip * math.exp(-clip**2 / 2) / math.sqrt(2 * math.pi)
+                            / math.erf(clip / math.sqrt(2)))
+        if abs(m_new - m) <= 1e-6 * max(sd, 1e-30) and abs(sd_new - sd) <= 1e-6 * max(sd, 1e-30):
+            m, sd = m_new, sd_new
+            break
+        m, sd = m_new, sd_new
+    return m, max(sd, 1e-30)
+
+
 def _robust_bg(a: np.ndarray) -> tuple[float, float]:
-    med = float(np.median(a))
-    mad = float(1.4826 * np.median(np.abs(a - med)))
-    low = a[np.abs(a - med) < 5 * max(mad, 1e-30)]
-    med = float(np.median(low)) if low.size else med
-    return med, max(mad, 1e-30)
+    """Background level and pixel noise: clipped mean and standard deviation."""
+    return _robust_sigma(a)
 
 
 def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0) -> Disk:
     """Fit a band's lunar disk (axis-aligned ellipse: pushbroom stretch along rows).
 
-    The Moon is the largest region above 30 % of the bright-disk level (smoothed 1 px); an
+    The Moon is the largest region above 30 % of the bright-disk level (3 x 3 median, then smoothed 1 px); an
     axis-aligned ellipse is fitted (algebraic least squares) to its boundary pixels,
     iteratively keeping only the points not more than 0.6 px inside it: the limb is the outer
     boundary, the terminator lies inside. About 0.5 px on a 50 px disk, full to quarter Moon.
@@ -301,8 +324,9 @@ def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0) -> Disk:
     a = np.asarray(image, float)
     bg = float(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))
     # pixel-to-pixel noise (robust to the Moon filling the frame), and that of a 5 x 5 mean
-    noise = float(1.4826 * np.median(np.abs(np.diff(a, axis=1))) / math.sqrt(2)) + 1e-30
-    sm = ndimage.gaussian_filter(a - bg, 1.0)
+    noise = _robust_sigma(np.diff(a, axis=1)[::2])[1] / math.sqrt(2) + 1e-30
+    # a 3 x 3 median first: hot pixels (hundreds of DN on a Moon of tens) must not set the level
+    sm = ndimage.gaussian_filter(ndimage.median_filter(a, 3) - bg, 1.0)
     peak = float(ndimage.uniform_filter(sm, 5).max())
     if not peak > min_snr * noise / 5.0:
         raise ValueError(f"band {band}: no bright source (smoothed peak {peak:.3g} above the "
@@ -314,6 +338,13 @@ def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0) -> Disk:
     sizes = ndimage.sum(mask, lab, range(1, n + 1))
     mask = ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes)))
     edge = mask & ~ndimage.binary_erosion(mask)
+    # the limb is sharp (Lommel-Seeliger: brightest at the limb), the terminator is a slow
+    # ramp: keep the edge pixels where the 70 % contour is within 2.5 px of the 30 % one
+    hi = ndimage.binary_fill_holes(sm > 0.7 * np.percentile(bright, 90))
+    if hi.any():
+        sharp = edge & (ndimage.distance_transform_edt(~hi) <= 2.5)
+        if sharp.sum() >= max(10, 0.15 * edge.sum()):
+            edge = sharp
     y, x = (v.astype(float) for v in np.nonzero(edge))
     if x.size < 10:
         raise ValueError(f"band {band}: no lunar disk found (fewer than 10 edge pixels)")
@@ -427,6 +458,7 @@ class _Ghost:
     dx0: float = 0.0
     dy0: float = 0.0
     s0: float = 0.0
+    noise_factor: float = 1.0    # correlated-noise inflation of the matched filter (>= 1)
 
 
 def _n_trials(n_positions: int, radius: float) -> float:
@@ -476,8 +508,8 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
     coef = np.linalg.solve(_reg(B.T @ B), _tv(B, y))
     for _ in range(2):
         res = y - _mv(B, coef)
-        sig = 1.4826 * np.median(np.abs(res - np.median(res)))
-        good = (np.abs(res) < 4 * sig).astype(float)
+        mres, sig = _robust_sigma(res)
+        good = (np.abs(res - mres) < 4 * sig).astype(float)
         coef = np.linalg.solve(_reg(B.T @ (B * good[:, None])), _tv(B, y * good))
     v0 = float(sig**2)
     resid_img = np.zeros((h, w))
@@ -496,14 +528,14 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
             found = _search(resid_img * wmask, wmask, t, tpl, g, search_radius, disk, math.sqrt(v0))
             if found is None:
                 continue
-            snr, dx, dy, c, ntr = found
+            snr, dx, dy, c, ntr, fac = found
             thr = _threshold(alpha, ntr)
-            cand = (abs(snr) / thr, s, snr, dx, dy, c, thr, bl, g)
+            cand = (abs(snr) / thr, s, snr, dx, dy, c, thr, bl, g, fac)
             if best is None or cand[0] > best[0]:
                 best = cand
         if best is None:
             break
-        _, s, snr, dx, dy, c, thr, bl, g = best
+        _, s, snr, dx, dy, c, thr, bl, g, fac = best
         pending.remove(s)
         refine = abs(snr) >= thr
         if g is None and refine:
@@ -519,7 +551,7 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         gh = _Ghost(s, templates[s], float(dx), float(dy), bl**2, refine,
                     "prior" if g is not None else "global", thr, c,
                     float(g.dx if g is not None else dx), float(g.dy if g is not None else dy),
-                    bl**2)
+                    bl**2, fac)
         ghosts.append(gh)
         if refine:   # subtract before searching the next source
             resid_img -= c * _ghost_full((h, w), gh)[0][0]
@@ -588,7 +620,7 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
             for gi, g in enumerate(ghosts):
                 if g.refine:
                     k = nb + _col_of(ghosts, gi)
-                    cu = math.sqrt(max(np.linalg.inv(_reg(N))[k, k], 0.0))
+                    cu = g.noise_factor * math.sqrt(max(np.linalg.inv(_reg(N))[k, k], 0.0))
                     drift = math.hypot(g.dx - g.dx0, g.dy - g.dy0)
                     tfull = cols_full[_col_of(ghosts, gi)]
                     inside = float(np.sum(tfull[fitmask] ** 2)) / max(float(np.sum(tfull**2)), 1e-300)
@@ -605,9 +637,9 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
     for gi, g in enumerate(ghosts):
         full = _ghost_full((h, w), g)[0][0]
         ghost_img += lin_c[gi] * full
-        cu = math.sqrt(max(cov[pos, pos], 0.0))
+        cu = g.noise_factor * math.sqrt(max(cov[pos, pos], 0.0))
         if g.refine:
-            dxu, dyu, su = (math.sqrt(max(cov[pos + k, pos + k], 0.0))
+            dxu, dyu, su = (g.noise_factor * math.sqrt(max(cov[pos + k, pos + k], 0.0))
                             for k in (1, 2, 3))
             blur = math.sqrt(g.s)
             blur_u = su / (2 * blur) if blur > 0 else math.sqrt(su)
@@ -705,7 +737,14 @@ def _ghost_full(shape: tuple[int, int], g: _Ghost, derivs: bool = False):
 
 def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
             prior: CT2Ghost | None, search_radius: float, disk: Disk, sigma: float):
-    """Matched-filter peak: (snr, dx, dy, c, n_trials) or None."""
+    """Matched-filter peak: (snr, dx, dy, c, n_trials, noise_factor) or None.
+
+    The signal-to-noise map assumes white noise of rms ``sigma``; its empirical rms over the
+    whole frame (clipped: a real ghost is a few correlation areas) measures what correlated
+    noise (per-column dark / equalisation residuals of a pushbroom, which a disk template
+    integrates coherently along its columns) adds: ``noise_factor`` (>= 1) divides the SNR
+    and multiplies the coefficient's uncertainty.
+    """
     h, w = resid.shape
     bh, bw = t.shape
     P = np.zeros((h + 2 * bh, w + 2 * bw))
@@ -713,39 +752,41 @@ def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
     M = np.zeros_like(P)
     M[bh:bh + h, bw:bw + w] = wmask
     # output index (u, v) <-> box corner at frame (u - bh, v - bw) <-> d = corner - (y0, x0)
-    if prior is not None:
-        r = math.ceil(search_radius)
-        u0 = round(prior.dy) + tpl.y0 + bh - r
-        v0 = round(prior.dx) + tpl.x0 + bw - r
-        u1, v1 = u0 + 2 * r + 1, v0 + 2 * r + 1
-        u0c, v0c = max(u0, 0), max(v0, 0)
-        u1c, v1c = min(u1, h + bh + 1), min(v1, w + bw + 1)
-        if u1c <= u0c or v1c <= v0c:
-            return None
-        regP = P[u0c:u1c + bh - 1, v0c:v1c + bw - 1]
-        regM = M[u0c:u1c + bh - 1, v0c:v1c + bw - 1]
-        off_u, off_v = u0c, v0c
-    else:
-        regP, regM, off_u, off_v = P, M, 0, 0
+    off_u = off_v = 0
     tf = t[::-1, ::-1]
-    num = signal.fftconvolve(regP, tf, mode="valid")
-    den = signal.fftconvolve(regM, tf**2, mode="valid")
+    num = signal.fftconvolve(P, tf, mode="valid")
+    den = signal.fftconvolve(M, tf**2, mode="valid")
     total = float((t**2).sum())
-    ok = den > 0.5 * total
+    # a ghost must fall mostly in the fitting region: half of the template's energy near a
+    # prior displacement, 80 % over the whole frame (at the frame edges a partial template
+    # meets few pixels and their correlated noise: the look-elsewhere tail is heavier there)
+    ok = den > (0.5 if prior is not None else 0.8) * total
+    if not ok.any():
+        return None
+    snr_map = np.where(ok, num / (sigma * np.sqrt(np.where(ok, den, 1.0))), 0.0)
+    # the noise factor away from the strongest peak (a real ghost's correlation footprint
+    # spans about two radii around it)
+    pu, pv = np.unravel_index(int(np.argmax(np.abs(snr_map))), snr_map.shape)
+    uu, vv = np.indices(snr_map.shape)
+    far = ok & (np.hypot(vv - pv, (uu - pu) / max(disk.axis_ratio, 1e-3)) > 2.0 * disk.radius)
+    factor = 1.0
+    if far.sum() >= 50:
+        m_all, sd_all = _robust_sigma(snr_map[far], clip=3.0)
+        factor = max(1.0, math.sqrt(sd_all**2 + m_all**2))
     if prior is not None:
-        uu, vv = np.indices(num.shape)
         ddy = uu + off_u - bh - tpl.y0 - prior.dy
         ddx = vv + off_v - bw - tpl.x0 - prior.dx
         ok &= np.hypot(ddx, ddy) <= search_radius
     if not ok.any():
         return None
-    snr = np.where(ok, num / (sigma * np.sqrt(np.where(ok, den, 1.0))), 0.0)
+    snr = np.where(ok, num / (factor * sigma * np.sqrt(np.where(ok, den, 1.0))), 0.0)
     k = int(np.argmax(np.abs(snr)))
     iu, iv = np.unravel_index(k, snr.shape)
     dy = iu + off_u - bh - tpl.y0
     dx = iv + off_v - bw - tpl.x0
     c = float(num[iu, iv] / den[iu, iv])
-    return float(snr[iu, iv]), float(dx), float(dy), c, _n_trials(int(ok.sum()), disk.radius)
+    return (float(snr[iu, iv]), float(dx), float(dy), c, _n_trials(int(ok.sum()), disk.radius),
+            factor)
 
 
 # --------------------------------------------------------------------------- acquisition

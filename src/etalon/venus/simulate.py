@@ -29,9 +29,9 @@ The chain of one acquisition (all numbers are the truth's, written out):
    DARKCU/RELSEN (stale in VM2-VM4, redone at VM5), stray-light correction with the PO's
    STRLGT (close to, not equal to, the truth), a pedestal of ``pedestal_dn``; the file's
    ``dc_obs_imgt`` are these equalised counts (integers), ``rad_obs_imgt`` = (dc - pedestal)
-   / A_po. The raw DN and the per-column dark/relative gain (true and PO) are kept in the file
-   as extra variables (``dc_raw_imgt``, ``dark_true``, ``dark_po``, ``relgain_true``,
-   ``relgain_po``).
+   / A_po before the rounding (Level 1 computes radiance in floating point). The raw DN
+   and the per-column dark/relative gain (true and PO) are kept in the file as extra
+   variables (``dc_raw_imgt``, ``dark_true``, ``dark_po``, ``relgain_true``, ``relgain_po``).
 
 Approximations (documented): the L1 stray-light correction is applied to first order: the
 corrected signal is the clean signal plus ``straylight_po_error`` x the injected stray light
@@ -125,7 +125,9 @@ class CampaignConfig:
         linear loss per year. The true gain is ``A0 * g(t)``,
         ``g(t) = 1 - a (1 - exp(-t/tau)) - b t``.
     po_updates : tuple of str
-        Dates of the A_k updates (PO versions after the first).
+        Dates of the A_k updates (PO versions after the first). The VM5 start (dark and
+        equalisation redone) is a PO version of its own when no update falls on it: A_k
+        unchanged, DARKCU/RELSEN stepped (the VM5 level is separable from the A_k step).
     po_correction : float
         Fraction of the drift accumulated since launch that an update corrects (0.8).
     po_gain_error : float
@@ -176,7 +178,7 @@ class CampaignConfig:
     exp_amplitude: dict[str, float] = field(default_factory=lambda: _per_band(_EXP_AMP))
     exp_tau_years: dict[str, float] = field(default_factory=lambda: _per_band(_EXP_TAU))
     linear_per_year: dict[str, float] = field(default_factory=lambda: _per_band(_SLOPE))
-    po_updates: tuple[str, ...] = ("2019-06-01", "2022-03-01", "2023-09-01")
+    po_updates: tuple[str, ...] = ("2019-06-01", "2022-09-01", "2023-09-01")
     po_correction: float = 0.8
     po_gain_error: float = 0.002
     electrons_per_dn: float = 100.0
@@ -221,17 +223,23 @@ def po_registry(config: CampaignConfig, rng: np.random.Generator | None = None) 
     """The PO registry of the campaign: PO-1 at ``t0`` (A_k = the real header's), then one
     version per date of ``po_updates`` correcting ``po_correction`` of the drift since launch
     (plus an estimate error ``po_gain_error``). DARKCU/RELSEN versions step at VM5 start
-    (dark and equalisation redone); STRLGT stays."""
+    (dark and equalisation redone), a version of its own (A_k unchanged) unless an update
+    falls on that day; STRLGT stays."""
     rng = rng or np.random.default_rng(config.seed + 7)
     sets = []
     vm5 = Time(ph.PHASES["VM5"].start, scale="utc")
-    dates = [config.t0, *config.po_updates]
-    for i, d in enumerate(dates):
-        t = Time(d, scale="utc")
-        ak = {}
+    dates = [(Time(d, scale="utc"), True) for d in (config.t0, *config.po_updates)]
+    if not any(abs(t.mjd - vm5.mjd) < 0.5 for t, _ in dates):
+        dates.append((vm5, False))          # dark / equalisation only
+    dates.sort(key=lambda x: x[0].mjd)
+    ak = {}
+    for i, (t, gain_update) in enumerate(dates):
+        ak = dict(ak)
         for b in BANDS:
             if i == 0:
                 ak[b.name] = b.header_ak
+            elif not gain_update:
+                continue
             else:
                 g = float(gain_history(_years(t, config.t0), config.exp_amplitude[b.name],
                                        config.exp_tau_years[b.name], config.linear_per_year[b.name])[0])
@@ -242,8 +250,6 @@ def po_registry(config: CampaignConfig, rng: np.random.Generator | None = None) 
         sets.append(PoSet(f"PO-{i + 1}", t.isot[:19], ak,
                           {b.name: -0.0014 for b in BANDS}, dk, dict(dk),
                           {b: 8 for b in BAND_NAMES}, source="simulated"))
-    if not any(s.validity_start.startswith(ph.PHASES["VM5"].start) for s in sets):
-        log.warning("no PO update at the VM5 start: dark/equalisation versions stay until the next")
     return PoRegistry(sets)
 
 
@@ -256,16 +262,30 @@ def default_ct1(scale: float = 1.0) -> list:
                       max_radius_px=max(6.0, 150.0 * scale)) for i, b in enumerate(BAND_NAMES)]
 
 
+#: CT2 displacement across track, in nominal lunar radii (at the mean distance), per band
+#: index j of a unit: the ghost centre lies 1.45-1.65 radii from the source's Moon (at least
+#: 1.3 radii whatever the distance), partly over the victim's own Moon, mostly on deep space.
+CT2_DX_RADII = (1.45, 1.55, 1.65)
+
+
 def default_ct2(scale: float = 1.0) -> list:
-    """True CT2 ghosts: each band of a detector unit leaks into the next (0.1-0.3 %)."""
+    """True CT2 ghosts: each band of a detector unit leaks into the next (0.1-0.25 %).
+
+    Displacements scale with the image: across track ``+-CT2_DX_RADII[j]`` nominal lunar radii
+    (sign alternating with the detector unit: D1 +, D2 -, D3 +, D4 -), along track
+    ``(-40 + 30 j + 5 k) x scale`` px; blur ``max(1, 6 x scale)`` px.
+    """
     from etalon.straylight.models import CT2Ghost
 
+    r0 = 0.5 * ph.moon_diameter_px() * scale
     out = []
     for k, (_unit, bands) in enumerate(DETECTOR_UNITS.items()):
+        sign = 1.0 if k % 2 == 0 else -1.0
         for j, src in enumerate(bands):
             vic = bands[(j + 1) % 3]
             out.append(CT2Ghost(src, vic, 0.001 + 0.0005 * ((j + k) % 4),
-                                dx=round((12.0 + 4 * j) * scale, 2), dy=round((-30.0 - 10 * k) * scale, 2),
+                                dx=round(sign * CT2_DX_RADII[j] * r0, 2),
+                                dy=round((-40.0 + 30 * j + 5 * k) * scale, 2),
                                 blur_px=max(1.0, 6.0 * scale)))
     return out
 
@@ -522,7 +542,9 @@ def _dark_pattern_sigma(dark_residual: np.ndarray, cx: float, r_col: float, r_ro
 def _image_geometry(config: CampaignConfig, distance_km: float, os_fa: float) -> tuple[int, int, float]:
     radius = 0.5 * ph.moon_diameter_px(distance_km) * config.scale
     margin = 0.06 * 2 * radius + 40.0 + config.pointing_error_px * config.scale * 2 + 30 * config.scale
-    cols = math.ceil(2 * radius + 2 * margin)
+    # deep space across track for the CT2 ghosts (up to 1.65 nominal radii + a radius + blur)
+    r0 = 0.5 * ph.moon_diameter_px() * config.scale
+    cols = math.ceil(2 * radius + 2 * margin + 2 * (max(CT2_DX_RADII) * r0 + 0.1 * radius))
     rows = math.ceil(2 * radius * os_fa + 2 * margin + 2 * 60.0 * config.scale * os_fa)
     return rows, cols, radius
 
@@ -634,7 +656,10 @@ def simulate_acquisition(time: Time, config: CampaignConfig, registry: PoRegistr
         dc_b = np.floor(l1 + config.pedestal_dn + 0.5).astype(np.int32)
         po_ak = po.ak[b]
         dc[b] = dc_b
-        rad[b] = (dc_b - config.pedestal_dn) / po_ak
+        # radiance from the unrounded Level-1 signal: rounding (raw integer DN minus a
+        # non-integer per-column dark) a second time would bias each column by a constant
+        # fraction of a count (uniform, 0.29 DN rms): stripes that no real Level 1 makes
+        rad[b] = (l1 / po_ak).astype(np.float32)
         raw[b] = raw_int
         # truth
         k_irr = pix_sr / os_fa
@@ -756,7 +781,10 @@ def simulate_campaign(outdir: str | os.PathLike[str], config: CampaignConfig | N
     """Simulate a campaign and write it to ``outdir``.
 
     Writes ``VENUS_MOON_<YYYYmmddTHHMMSS>.nc`` per acquisition, ``truth.ecsv``, ``truth.json``,
-    ``po.ecsv`` and, when :mod:`etalon.desert.simulate` exists, ``desert.ecsv``.
+    ``po.ecsv``, with stray light ``straylight_true.ecsv`` (the injected CT1/CT2) and
+    ``straylight_po.ecsv`` (what Level 1 corrected: truth x (1 - ``straylight_po_error``)), both
+    :func:`etalon.straylight.params.write_parameters` files (``etalon venus crosstalk
+    --parameters``), and, when :mod:`etalon.desert.simulate` exists, ``desert.ecsv``.
 
     Returns
     -------
@@ -804,6 +832,19 @@ def simulate_campaign(outdir: str | os.PathLike[str], config: CampaignConfig | N
     with atomic_output(out / "truth.ecsv") as tmp:
         truth.write(tmp, format="ascii.ecsv", overwrite=True)
     write_po(registry, out / "po.ecsv")
+    if ct1 or ct2:
+        from etalon.straylight.params import write_parameters
+
+        par = {"seed": config.seed, "scale": config.scale,
+               "straylight_po_error": config.straylight_po_error,
+               "units": "coefficients on detector counts (DN): a ghost of c adds c x the "
+                        "source's DN to the victim's DN"}
+        write_parameters(out / "straylight_true.ecsv", ct1, ct2, version="injected (truth)",
+                         parameters=par)
+        ct1_po, ct2_po = _scaled_ct(ct1 or [], ct2 or [], 1.0 - config.straylight_po_error)
+        write_parameters(out / "straylight_po.ecsv", ct1_po, ct2_po,
+                         version=f"STRLGT {next(iter(registry)).strlgt.get('B1', 8)} (Level 1)",
+                         parameters=par)
     meta = {
         "config": config.as_dict(),
         "gain_history": {
