@@ -244,14 +244,81 @@ def _card_int(card: bytes) -> int | None:
         return int(f)
 
 
-def check_fits_header(path: str | os.PathLike[str]) -> None:
-    """Check the primary header of a FITS file before a library parses it.
+_MAX_HDUS = 1000  # more extensions than any product of ours
 
-    Reads only header blocks (at most 2.9 MB) and checks: the file starts with
-    ``SIMPLE``; an ``END`` card ends the header; ``BITPIX`` is one of 8, 16, 32,
-    64, -32, -64; ``0 <= NAXIS <= 999``; every ``NAXISn`` is present and
-    non-negative; and the primary data (``|BITPIX|/8 * prod(NAXISn)`` bytes) fits
-    in the file. Absurd values (``NAXIS = 99999999999999999999``) otherwise make
+
+def _read_header_cards(fh, p: Path, offset: int,
+                       first: bool) -> tuple[dict[bytes, int | None], int] | None:
+    """Structural cards (SIMPLE/XTENSION, BITPIX, NAXIS, NAXISn, PCOUNT, GCOUNT) of one header.
+
+    Returns the cards and the header's length in bytes, or None where the file ends (after the
+    primary HDU: trailing bytes shorter than a block, or a blank/zero padding block). A repeated
+    structural card is refused: readers disagree on which one counts (astropy takes the last).
+    """
+    cards: dict[bytes, int | None] = {}
+    header_bytes = 0
+    fh.seek(offset)
+    while True:
+        block = fh.read(_BLOCK)
+        if not first and header_bytes == 0 and (len(block) < _BLOCK or not block.strip(b"\0 ")):
+            return None  # trailing bytes or padding after the last HDU
+        if len(block) < _BLOCK:
+            raise EtalonInputError(p, "truncated FITS header (no END card)")
+        if header_bytes == 0:
+            lead = b"SIMPLE  =" if first else b"XTENSION="
+            if not block.startswith(lead):
+                raise EtalonInputError(p, "not a FITS file (does not start with SIMPLE =)" if first
+                                       else f"damaged FITS file: no XTENSION card at byte {offset}")
+        header_bytes += _BLOCK
+        for i in range(0, _BLOCK, _CARD):
+            card = block[i:i + _CARD]
+            key = card[:8].rstrip()
+            if key == b"END":
+                return cards, header_bytes
+            if key in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT") or re.fullmatch(rb"NAXIS\d{1,3}", key):
+                if key in cards:
+                    raise EtalonInputError(p, f"the {key.decode()} card appears twice in the header "
+                                              f"at byte {offset}")
+                cards[key] = _card_int(card)
+        if header_bytes >= _MAX_HEADER_BLOCKS * _BLOCK:
+            raise EtalonInputError(p, f"FITS header has no END card in its first "
+                                      f"{_MAX_HEADER_BLOCKS * _BLOCK} bytes")
+
+
+def _data_bytes(p: Path, cards: dict[bytes, int | None], first: bool) -> int:
+    """Bytes of data announced by one header (checked cards), before padding."""
+    where = "" if first else " (extension)"
+    bitpix = cards.get(b"BITPIX")
+    if bitpix not in (8, 16, 32, 64, -32, -64):
+        raise EtalonInputError(p, f"invalid BITPIX card{where} ({bitpix}); expected 8, 16, 32, 64, "
+                                  "-32 or -64")
+    naxis = cards.get(b"NAXIS")
+    if naxis is None or not 0 <= naxis <= MAX_NAXIS:
+        raise EtalonInputError(p, f"invalid NAXIS card{where} ({naxis}); expected 0 to {MAX_NAXIS}")
+    if naxis == 0:
+        return 0
+    n = 1
+    for k in range(1, naxis + 1):
+        v = cards.get(f"NAXIS{k}".encode())
+        if v is None or v < 0:
+            raise EtalonInputError(p, f"invalid or missing NAXIS{k} card{where} ({v})")
+        n *= v
+    pcount = cards.get(b"PCOUNT", 0) if not first else 0
+    gcount = cards.get(b"GCOUNT", 1) if not first else 1
+    if pcount is None or pcount < 0 or gcount is None or gcount < 0:
+        raise EtalonInputError(p, f"invalid PCOUNT/GCOUNT cards{where} ({pcount}, {gcount})")
+    return abs(bitpix) // 8 * gcount * (pcount + n)
+
+
+def check_fits_header(path: str | os.PathLike[str]) -> None:
+    """Check every header of a FITS file before a library parses it.
+
+    Reads only header blocks and checks, for the primary header and each extension: the
+    file starts with ``SIMPLE`` (extensions with ``XTENSION``); an ``END`` card ends each
+    header; no structural card is repeated; ``BITPIX`` is one of 8, 16, 32, 64, -32, -64;
+    ``0 <= NAXIS <= 999``; every ``NAXISn`` (and ``PCOUNT``, ``GCOUNT``) is present and
+    non-negative; and each HDU's data (``|BITPIX|/8 * GCOUNT * (PCOUNT + prod(NAXISn))``
+    bytes) fits in the file. Absurd values (``NAXIS = 99999999999999999999``) otherwise make
     astropy loop or allocate without end.
 
     Raises
@@ -263,47 +330,22 @@ def check_fits_header(path: str | os.PathLike[str]) -> None:
     try:
         size = p.stat().st_size
         with open(p, "rb") as fh:
-            cards: dict[bytes, int | None] = {}
-            order: list[bytes] = []
-            header_bytes = 0
-            ended = False
-            while not ended:
-                block = fh.read(_BLOCK)
-                if not block:
-                    break
-                header_bytes += len(block)
-                if header_bytes == len(block) and not block.startswith(b"SIMPLE  ="):
-                    raise EtalonInputError(p, "not a FITS file (does not start with SIMPLE =)")
-                for i in range(0, len(block) - _CARD + 1, _CARD):
-                    card = block[i:i + _CARD]
-                    key = card[:8].rstrip()
-                    if key == b"END":
-                        ended = True
-                        break
-                    if key in (b"SIMPLE", b"BITPIX", b"NAXIS") or re.fullmatch(rb"NAXIS\d{1,3}", key):
-                        if key not in cards:
-                            cards[key] = _card_int(card) if key != b"SIMPLE" else 1
-                            order.append(key)
-                if header_bytes >= _MAX_HEADER_BLOCKS * _BLOCK and not ended:
-                    raise EtalonInputError(p, f"FITS header has no END card in its first "
-                                              f"{_MAX_HEADER_BLOCKS * _BLOCK} bytes")
+            offset = 0
+            for index in range(_MAX_HDUS):
+                first = index == 0
+                found = _read_header_cards(fh, p, offset, first)
+                if found is None:
+                    return
+                cards, header_bytes = found
+                n_bytes = _data_bytes(p, cards, first)
+                available = size - offset - header_bytes
+                if n_bytes > available:
+                    raise EtalonInputError(
+                        p, f"truncated FITS file: the header at byte {offset} announces {n_bytes} "
+                           f"bytes of image data (NAXISn, BITPIX), the file holds {max(available, 0)}")
+                offset += header_bytes + -(-n_bytes // _BLOCK) * _BLOCK
+                if offset >= size:
+                    return
+            raise EtalonInputError(p, f"more than {_MAX_HDUS} HDUs")
     except OSError as exc:
         raise EtalonInputError(p, f"cannot read the FITS file ({describe_os_error(exc)})") from exc
-    if not ended:
-        raise EtalonInputError(p, "truncated FITS header (no END card)")
-    bitpix = cards.get(b"BITPIX")
-    if bitpix not in (8, 16, 32, 64, -32, -64):
-        raise EtalonInputError(p, f"invalid BITPIX card ({bitpix}); expected 8, 16, 32, 64, -32 or -64")
-    naxis = cards.get(b"NAXIS")
-    if naxis is None or not 0 <= naxis <= MAX_NAXIS:
-        raise EtalonInputError(p, f"invalid NAXIS card ({naxis}); expected 0 to {MAX_NAXIS}")
-    n_bytes = abs(bitpix) // 8 if naxis else 0
-    for k in range(1, naxis + 1):
-        v = cards.get(f"NAXIS{k}".encode())
-        if v is None or v < 0:
-            raise EtalonInputError(p, f"invalid or missing NAXIS{k} card ({v})")
-        n_bytes *= v
-    available = size - header_bytes
-    if n_bytes > available:
-        raise EtalonInputError(p, f"truncated FITS file: the header announces {n_bytes} bytes of "
-                                  f"image data (NAXISn, BITPIX), the file holds {max(available, 0)}")

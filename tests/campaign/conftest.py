@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from etalon.campaign.synthetic import simulate_campaign
@@ -17,3 +19,14 @@ def small_campaign():
 def written_campaign(small_campaign, tmp_path):
     """The small campaign written as 2 tables + PO + truth; returns (tables, po, truth)."""
     return small_campaign.write(tmp_path / "camp", files=2)
+
+
+@pytest.fixture(autouse=True)
+def _etalon_logger_restored():
+    """``etalon.cli.main(... "-q")`` leaves the ``etalon`` logger at ERROR: restore it after each
+    test so later tests' ``caplog`` sees warnings whatever the order."""
+    log = logging.getLogger("etalon")
+    saved = (log.level, log.propagate)
+    yield
+    log.setLevel(saved[0])
+    log.propagate = saved[1]

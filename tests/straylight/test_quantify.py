@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import BANDS, SMALL_CT1, SMALL_GHOSTS, UNIT, prior_for
 
 from etalon.straylight.models import CT1Kernel, CT2Ghost, correct_stray_light
 from etalon.straylight.quantify import Disk, quantify
 from etalon.straylight.simulate import ct1_fraction, simulate_acquisition
+
+# this folder's conftest by path: a bare ``from conftest import`` gets another folder's conftest
+# when tests/desert and tests/straylight run in one session
+_spec = importlib.util.spec_from_file_location("straylight_conftest", Path(__file__).with_name("conftest.py"))
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+BANDS, SMALL_CT1, SMALL_GHOSTS = _conftest.BANDS, _conftest.SMALL_CT1, _conftest.SMALL_GHOSTS
+UNIT, prior_for = _conftest.UNIT, _conftest.prior_for
 
 
 def _truth_disk(acq):

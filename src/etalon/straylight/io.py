@@ -58,89 +58,12 @@ def _check_band(p: Path, b: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
-_BLOCK = 2880
-
-
-def _card_value(card: bytes) -> int | None:
-    """The integer value of a fixed-format header card, None when it has none."""
-    if card[8:10] != b"= ":
-        return None
-    text = card[10:].split(b"/", 1)[0].strip()
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _check_extension_headers(p: Path) -> None:
-    """Walk every HDU header (not the data) and refuse absurd axis cards before astropy does.
-
-    :func:`etalon.fileio.check_fits_header` checks the primary header; a scene keeps its bands
-    in extensions, whose ``NAXIS = 99999999999999999999`` would make astropy loop the same way.
-    Checks per HDU: no axis card twice (astropy would take the last, the checks the first),
-    ``0 <= NAXIS <= 999``, ``NAXISn`` present and >= 0, BITPIX valid, and the data
-    (``|BITPIX|/8 * GCOUNT * (PCOUNT + prod NAXISn)`` bytes) within the file.
-    """
-    size = p.stat().st_size
-    offset, index = 0, 0
-    with open(p, "rb") as fh:
-        while offset + _BLOCK <= size:
-            fh.seek(offset)
-            cards: dict[bytes, int | None] = {}
-            ended = False
-            while not ended:
-                block = fh.read(_BLOCK)
-                if len(block) < _BLOCK:
-                    if index == 0 or cards:
-                        raise EtalonInputError(p, f"HDU {index}: truncated header (no END card)")
-                    return  # trailing bytes after the last HDU
-                offset += _BLOCK
-                for i in range(0, _BLOCK, 80):
-                    card = block[i:i + 80]
-                    key = card[:8].rstrip()
-                    if key == b"END":
-                        ended = True
-                        break
-                    if key in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT") or (
-                            key.startswith(b"NAXIS") and key[5:].isdigit()):
-                        if key in cards:  # astropy takes the last one: never guess
-                            raise EtalonInputError(p, f"HDU {index}: {key.decode()} card given twice")
-                        cards[key] = _card_value(card)
-            if not cards:
-                return  # padding, not a header
-            bitpix, naxis = cards.get(b"BITPIX"), cards.get(b"NAXIS")
-            if bitpix not in (8, 16, 32, 64, -32, -64):
-                raise EtalonInputError(p, f"HDU {index}: invalid BITPIX card ({bitpix})")
-            if naxis is None or not 0 <= naxis <= 999:
-                raise EtalonInputError(p, f"HDU {index}: invalid NAXIS card ({naxis}); expected 0 to 999")
-            n = 1 if naxis else 0
-            for k in range(1, naxis + 1):
-                v = cards.get(f"NAXIS{k}".encode())
-                if v is None or v < 0:
-                    raise EtalonInputError(p, f"HDU {index}: invalid or missing NAXIS{k} card ({v})")
-                n *= v
-            pcount, gcount = cards.get(b"PCOUNT") or 0, cards.get(b"GCOUNT")
-            gcount = 1 if gcount is None else gcount
-            if pcount < 0 or gcount < 0:
-                raise EtalonInputError(p, f"HDU {index}: invalid PCOUNT/GCOUNT ({pcount}, {gcount})")
-            n_bytes = abs(bitpix) // 8 * gcount * (pcount + n) if naxis else 0
-            if offset + n_bytes > size:
-                raise EtalonInputError(p, f"HDU {index}: truncated FITS file: the header announces "
-                                          f"{n_bytes} bytes of data, the file holds {size - offset}")
-            offset += -(-n_bytes // _BLOCK) * _BLOCK
-            index += 1
-
-
 def _read_fits(p: Path) -> dict[str, np.ndarray]:
     from astropy.io import fits
 
     from etalon.fileio import check_fits_header
 
-    check_fits_header(p)  # absurd NAXIS / NAXISn cards refused before astropy parses them
-    try:
-        _check_extension_headers(p)  # the same for the band extensions
-    except OSError as exc:
-        raise EtalonInputError(p, f"cannot read the FITS file ({exc})") from exc
+    check_fits_header(p)  # every HDU's absurd or repeated axis cards refused before astropy parses them
     try:
         with fits.open(p, memmap=False) as hdul:
             out: dict[str, np.ndarray] = {}
@@ -154,7 +77,8 @@ def _read_fits(p: Path) -> dict[str, np.ndarray]:
                 out[b] = _check_band(p, b, np.array(hdu.data))
     except EtalonInputError:
         raise
-    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+    except (OSError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        # AttributeError: astropy's _ValidHDU (an HDU it cannot classify) has no .data
         raise EtalonInputError(p, f"not a readable FITS file ({type(exc).__name__}: {exc})") from exc
     if not out:
         raise EtalonInputError(p, "no image HDU with EXTNAME B1..B12")

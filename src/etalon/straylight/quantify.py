@@ -742,8 +742,8 @@ def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
     The signal-to-noise map assumes white noise of rms ``sigma``; its empirical rms over the
     whole frame (clipped: a real ghost is a few correlation areas) measures what correlated
     noise (per-column dark / equalisation residuals of a pushbroom, which a disk template
-    integrates coherently along its columns) adds: ``noise_factor`` (>= 1) divides the SNR
-    and multiplies the coefficient's uncertainty.
+    integrates coherently along its columns) adds: ``noise_factor`` (>= 1, whole-frame
+    searches only) divides the SNR and multiplies the coefficient's uncertainty.
     """
     h, w = resid.shape
     bh, bw = t.shape
@@ -770,7 +770,9 @@ def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
     uu, vv = np.indices(snr_map.shape)
     far = ok & (np.hypot(vv - pv, (uu - pu) / max(disk.axis_ratio, 1e-3)) > 2.0 * disk.radius)
     factor = 1.0
-    if far.sum() >= 50:
+    # only for a whole-frame search (its look-elsewhere tail): near a prior the other sources'
+    # ghosts, not yet subtracted, would inflate the map's rms in scenes of several ghosts
+    if prior is None and far.sum() >= 50:
         m_all, sd_all = _robust_sigma(snr_map[far], clip=3.0)
         factor = max(1.0, math.sqrt(sd_all**2 + m_all**2))
     if prior is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.table import Table
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from etalon.cli import main
@@ -77,7 +77,7 @@ def test_crosstalk_every_input_bad_exit_2_naxis_refused_fast(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert "prim.fits: invalid NAXIS card (99999999999999999999)" in err, err
-    assert "ext.fits: HDU " in err and "invalid NAXIS card (99999999999999999999)" in err, err
+    assert "ext.fits: invalid NAXIS card (extension) (99999999999999999999)" in err, err
     assert "trame_é.fits" in err and "empty.fits" in err and "none" in err
     assert "5 of 5 file(s) failed" in err
     assert not out.exists()
@@ -117,7 +117,7 @@ def test_duplicated_naxis_card_refused(tmp_path):
     raw[4 * 80:4 * 80 + 30] = b"NAXIS   = 99999999999999999999"
     p = tmp_path / "dup.fits"
     p.write_bytes(bytes(raw))
-    with pytest.raises(EtalonInputError, match="HDU 0: NAXIS card given twice"):
+    with pytest.raises(EtalonInputError, match="the NAXIS card appears twice"):
         read_scene(p)
 
 
@@ -125,6 +125,7 @@ def test_duplicated_naxis_card_refused(tmp_path):
 @given(st.lists(st.tuples(st.integers(0, 3 * 2880 + 400), st.sampled_from(
     [b"NAXIS   = 99999999999999999999", b"NAXIS2  = -5", b"BITPIX  = 7", b"END", b"\x00\xff",
      b"NAXIS1  = 1000000000", b"PCOUNT  = -1", b"GCOUNT  = 99999999999"])), min_size=1, max_size=3))
+@example(edits=[(2879, b"\x00\xff")])  # found by the fuzz: an HDU astropy cannot classify, no .data
 def test_read_scene_fuzz_only_input_errors(tmp_path, edits):
     """Mutated header cards: the reader returns a scene or raises EtalonInputError, quickly."""
     from etalon.fileio import EtalonInputError
