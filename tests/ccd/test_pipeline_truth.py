@@ -3,15 +3,23 @@ noise model, and every flag bit lands exactly where it should."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import normalized_residuals
 from scipy import ndimage
 
 from etalon.ccd.pipeline import Pipeline
 from etalon.ccd.simulate import simulate_nav_frame
 from etalon.ccd.step import FLAG_BAD, FLAG_DESPIKED, FLAG_MISSING, FLAG_SAT_MOST, FLAG_SAT_SOME
 from etalon.ccd.validation import detection_scores
+
+# this folder's conftest by path: a bare ``from conftest import`` may get another folder's
+_spec = importlib.util.spec_from_file_location("ccd_conftest", Path(__file__).with_name("conftest.py"))
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+normalized_residuals = _conftest.normalized_residuals
 
 
 def test_calibrated_image_matches_truth_within_noise(simulated, calibrated):

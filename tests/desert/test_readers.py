@@ -168,12 +168,14 @@ _SMALL = None
 def _small_sav(tmp_path_factory) -> bytes:
     global _SMALL
     if _SMALL is None:
-        import sys
+        import importlib.util
 
-        sys.path.insert(0, str(Path(__file__).parent))
-        from conftest import write_sav
-
-        p = write_sav(tmp_path_factory.mktemp("fz") / "s.sav", data=_real_array()[:4])
+        # this folder's conftest by path: a bare ``from conftest import`` may get another folder's
+        spec = importlib.util.spec_from_file_location("desert_conftest",
+                                                      Path(__file__).with_name("conftest.py"))
+        conftest = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(conftest)
+        p = conftest.write_sav(tmp_path_factory.mktemp("fz") / "s.sav", data=_real_array()[:4])
         _SMALL = p.read_bytes()
     return _SMALL
 
