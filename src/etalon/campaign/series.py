@@ -378,7 +378,7 @@ def build_series(table, po: PORegistry, *, allow_single_band: bool = False,
         else:
             from etalon.venus.phases import phases_at
 
-            phase = np.asarray(phases_at(list(np.asarray(sub["time"], dtype=str))), dtype=str)
+            phase = np.asarray(phases_at([str(s) for s in sub["time"]]), dtype=str)
         lib = None
         valid = np.isfinite(ratio) & (ratio > 0) & np.isfinite(unc) & (unc > 0) & np.isfinite(pa)
         if has_lib:
@@ -388,7 +388,7 @@ def build_series(table, po: PORegistry, *, allow_single_band: bool = False,
         if not np.all(valid):
             log.warning("%s: %d row(s) flagged invalid (non-finite or non-positive ratio, ratio_unc, "
                         "phase angle or libration) and left out of the fits", c, int((~valid).sum()))
-        out[c] = BandSeries(c, t, np.asarray(sub["time"], dtype=str), ratio, unc, pa, phase, idx, valid,
+        out[c] = BandSeries(c, t, np.array([str(s) for s in sub["time"]]), ratio, unc, pa, phase, idx, valid,
                             lib, np.asarray(sub["source"], dtype=str))
     return out
 

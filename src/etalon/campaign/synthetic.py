@@ -80,7 +80,7 @@ class SyntheticCampaign:
         tab.remove_column("is_bad")
         edges = np.linspace(0, len(tab), files + 1).astype(int)
         # split on acquisition boundaries (all channels of one time in one file)
-        times = np.asarray(tab["time"], dtype=str)
+        times = np.array([str(s) for s in tab["time"]])
         paths = []
         for i in range(files):
             a, b = edges[i], edges[i + 1]

@@ -114,7 +114,9 @@ def _measure(args: argparse.Namespace) -> int:
               f"(model {table.meta.get('model')})")
         cols = [c for c in ("file", "channel", "irr_obs", "irr_obs_unc", "irr_model", "ratio",
                             "ratio_unc", "flags") if c in table.colnames]
-        table[cols].pprint(max_width=200, max_lines=50)
+        from etalon.display import format_table
+
+        format_table(table[cols]).pprint(max_width=200, max_lines=50)
     return batch_exit_code(results)
 
 

@@ -791,14 +791,15 @@ def _channel_names(p: Path) -> list[str]:
 def rows_to_table(rows: Sequence[dict[str, Any]]) -> Table:
     """An astropy Table with the columns of :data:`COLUMNS` (units attached).
 
-    ``time`` stays an ISO UTC string column: ``etalon.campaign.series.build_series`` reads it
-    with ``np.asarray(..., dtype=str)``, which an astropy Time column does not support.
+    ``time`` is an astropy :class:`~astropy.time.Time` column (UTC, ISO format).
     """
     table = Table(rows=[[r.get(k) for k in COLUMNS] for r in rows] or None, names=list(COLUMNS),
                   dtype=None if rows else [object] * len(COLUMNS))
     for name, unit in COLUMNS.items():
         if unit and len(table):
             table[name].unit = u.Unit(unit)
+    if len(table):  # an astropy Time column (UTC, ISO), written as such in ECSV
+        table["time"] = Time([str(s) for s in table["time"]], format="isot", scale="utc")
     return table
 
 
