@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from etalon.fileio import EtalonInputError
-from etalon.spectral.integrate import SBAF, band_reflectance, sbaf
+from etalon.spectral.integrate import SBAF, band_reflectance, correlated_perturbation, sbaf
 from etalon.spectral.responses import SpectralResponse
 
 __all__ = [
@@ -212,22 +212,6 @@ def _weighted_mean(r: np.ndarray, u: np.ndarray) -> tuple[float, float, float, i
     stat = float(np.sqrt(1.0 / np.sum(w)))
     birge = float(np.sqrt(np.sum(w * (r - mean) ** 2) / (n - 1))) if n > 1 else 1.0
     return mean, stat * max(1.0, birge), birge, 0
-
-
-def correlated_perturbation(wavelength_um: np.ndarray, sigma: np.ndarray, rng: np.random.Generator,
-                            correlation_length_um: float = 0.05) -> np.ndarray:
-    """One draw of spectrum errors with standard deviation ``sigma`` correlated over a length.
-
-    The same model :func:`etalon.spectral.integrate.sbaf` propagates (Gaussian-smoothed white
-    noise, unit variance after smoothing, scaled by ``sigma``).
-    """
-    wl = np.asarray(wavelength_um, float)
-    step = float(np.median(np.diff(wl)))
-    half = max(1, round(3 * correlation_length_um / step))
-    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / correlation_length_um) ** 2)
-    kernel /= np.sqrt(np.sum(kernel**2))
-    noise = np.convolve(rng.standard_normal(wl.size + 2 * half), kernel, mode="valid")
-    return np.asarray(sigma, float) * noise[: wl.size]
 
 
 def simulate_matched(n_matches: int, responses_a: Mapping[str, SpectralResponse],

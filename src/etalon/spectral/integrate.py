@@ -25,7 +25,7 @@ import numpy as np
 from etalon.spectral.responses import SpectralResponse
 from etalon.spectral.solar import SolarSpectrum
 
-__all__ = ["SBAF", "band_average", "band_grid", "band_reflectance", "sbaf"]
+__all__ = ["SBAF", "band_average", "band_grid", "band_reflectance", "correlated_perturbation", "sbaf"]
 
 
 def band_grid(srf: SpectralResponse, step_um: float = 0.0005,
@@ -111,6 +111,33 @@ def band_reflectance(wavelength_um: np.ndarray, reflectance: np.ndarray, srf: Sp
     return band_average(wavelength_um, reflectance, srf, weight=e_sun)
 
 
+def correlated_perturbation(wavelength_um: np.ndarray, sigma: np.ndarray, rng: np.random.Generator,
+                            correlation_length_um: float = 0.05) -> np.ndarray:
+    """One draw of spectrum errors with standard deviation ``sigma``, correlated over a length.
+
+    Gaussian-smoothed white noise (unit variance after smoothing) scaled by ``sigma``: the
+    error model :func:`sbaf` propagates, and the one simulations draw scenes from.
+
+    Parameters
+    ----------
+    wavelength_um : numpy.ndarray
+        Regularly spaced wavelengths, um.
+    sigma : numpy.ndarray
+        Standard uncertainty at each wavelength (the spectrum's unit).
+    rng : numpy.random.Generator
+        Random generator (one ``standard_normal`` call per draw).
+    correlation_length_um : float
+        Gaussian correlation length of the errors, um.
+    """
+    wl = np.asarray(wavelength_um, float)
+    step = float(np.median(np.diff(wl)))
+    half = max(1, round(3 * correlation_length_um / step))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / correlation_length_um) ** 2)
+    kernel /= np.sqrt(np.sum(kernel ** 2))  # unit variance after smoothing
+    noise = np.convolve(rng.standard_normal(wl.size + 2 * half), kernel, mode="valid")
+    return np.asarray(sigma, float) * noise[: wl.size]
+
+
 @dataclass(frozen=True)
 class SBAF:
     """A spectral band adjustment factor and its uncertainty.
@@ -165,15 +192,9 @@ def sbaf(wavelength_um: np.ndarray, reflectance: np.ndarray, target: SpectralRes
     unc = 0.0
     if reflectance_unc is not None and np.any(np.asarray(reflectance_unc) > 0):
         rng = np.random.default_rng(seed)
-        step = float(np.median(np.diff(wl)))
-        half = max(1, round(3 * correlation_length_um / step))
-        kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / correlation_length_um) ** 2)
-        kernel /= np.sqrt(np.sum(kernel ** 2))  # unit variance after smoothing
         draws = np.empty(n_draws)
-        sig = np.asarray(reflectance_unc, float)
         for i in range(n_draws):
-            noise = np.convolve(rng.standard_normal(wl.size + 2 * half), kernel, mode="valid")
-            r = rho + sig * noise[: wl.size]
+            r = rho + correlated_perturbation(wl, reflectance_unc, rng, correlation_length_um)
             draws[i] = (band_reflectance(wl, r, target, solar)
                         / band_reflectance(wl, r, reference, solar))
         unc = float(np.std(draws, ddof=1))
