@@ -10,7 +10,8 @@ read noise, hot and cold pixels, true irradiance from ROLO. Side by side:
 2. ``jobs=N``: ``measure_file(path, jobs=N)``: the bands in N worker processes.
 
 Each method runs in a fresh ``python`` subprocess (imports, file reading, geometry and model
-included in its wall time), reports its wall time and peak resident memory (this process and its
+included in its wall time; etalon's Earth-orientation cache is warmed beforehand, as on any
+machine after its first run), reports its wall time and peak resident memory (this process and its
 workers, ``ru_maxrss``), and writes its rows; the rows of all methods are compared for identity.
 The irradiance error against the truth is printed too. The machine's load average is printed
 before and after: other work on the machine takes the second core from the parallel run.
@@ -32,7 +33,9 @@ import time
 _MAKE = r"""
 import json, sys
 from etalon.moon.simulate import write_simulated_acquisition
+from etalon.moon.geometry import earth_orientation_table
 truth = write_simulated_acquisition(sys.argv[1], radius_px=float(sys.argv[2]), ovrsamp_fa=float(sys.argv[3]))
+earth_orientation_table()     # etalon's IERS cache, as on any machine after its first run
 with open(sys.argv[4], "w") as f:
     json.dump(truth, f)
 """

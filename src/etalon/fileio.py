@@ -74,6 +74,14 @@ def require_file(path: str | os.PathLike[str], what: str = "input file") -> Path
 
 
 # ---------------------------------------------------------------- temporaries
+
+def cache_directory(*parts: str) -> Path:
+    """etalon's cache folder (``$ETALON_CACHE``, else ``$XDG_CACHE_HOME/etalon`` or
+    ``~/.cache/etalon``), joined with ``parts``; not created here."""
+    base = os.environ.get("ETALON_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "etalon")
+    return Path(base).joinpath(*parts)
+
 def _name_max(folder: Path) -> int:
     try:
         return int(os.pathconf(folder, "PC_NAME_MAX"))

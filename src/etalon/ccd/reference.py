@@ -44,7 +44,7 @@ from astropy.table import Table
 
 from etalon import __version__
 from etalon.data import data_path
-from etalon.fileio import EtalonInputError, atomic_output, require_file
+from etalon.fileio import EtalonInputError, atomic_output, cache_directory, require_file
 from etalon.nav.archive import NAV_TO_SCIENCE
 
 __all__ = [
@@ -648,9 +648,7 @@ def _write(path: Path, hdus: list) -> None:
 
 def default_reference_directory() -> Path:
     """Where the synthetic set is generated: ``$ETALON_CACHE`` or ``~/.cache/etalon``."""
-    base = os.environ.get("ETALON_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "etalon")
-    return Path(base) / "ccd-reference"
+    return cache_directory("ccd-reference")
 
 
 def synthetic_reference_set(instrument: str = "NAVMRI",

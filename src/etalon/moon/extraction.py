@@ -101,8 +101,7 @@ class DiskFit:
 
     def distance(self, shape: tuple[int, int]) -> np.ndarray:
         """Distance of every pixel beyond the limb along the ray from the centre, pixels."""
-        yy, xx = np.indices(shape)
-        return ellipse_distance(xx, yy, *self.ellipse())
+        return ellipse_distance_grid(shape, *self.ellipse())
 
 
 def ellipse_distance(x: np.ndarray, y: np.ndarray, cx: float, cy: float, a: float, b: float,
@@ -120,6 +119,36 @@ def ellipse_distance(x: np.ndarray, y: np.ndarray, cx: float, cy: float, a: floa
     rho = np.sqrt((u / a) ** 2 + (v / b) ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(rho > 0, r * (1.0 - 1.0 / np.where(rho > 0, rho, 1.0)), -np.minimum(a, b))
+
+
+def ellipse_distance_grid(shape: tuple[int, int], cx: float, cy: float, a: float, b: float,
+                          angle_deg: float) -> np.ndarray:
+    """:func:`ellipse_distance` of every pixel of an image of ``shape`` (rows, columns), pixels.
+
+    The same arithmetic, value for value, with three image-sized arrays instead of a
+    dozen (pixel index grids built by broadcasting, squares and quotients in place): on
+    a 2-megapixel frame it is memory traffic, not arithmetic, that costs.
+    """
+    t = np.radians(angle_deg)
+    c, s = np.cos(t), np.sin(t)
+    dx = np.arange(shape[1], dtype=float) - cx
+    dy = (np.arange(shape[0], dtype=float) - cy)[:, None]
+    u = dx * c + dy * s
+    v = -dx * s + dy * c
+    r = np.hypot(u, v)
+    u /= a
+    np.multiply(u, u, out=u)
+    v /= b
+    np.multiply(v, v, out=v)
+    u += v
+    np.sqrt(u, out=u)                         # rho
+    centre = u == 0
+    u[centre] = 1.0
+    np.divide(1.0, u, out=v)
+    np.subtract(1.0, v, out=v)
+    r *= v
+    r[centre] = -min(a, b)
+    return r
 
 
 def _conic_to_ellipse(c: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -280,8 +309,7 @@ def limb_points(image: np.ndarray, sigma: float = 1.5, min_gradient: float | Non
     grad = np.hypot(gx, gy)
     if min_gradient is None:
         min_gradient = 0.25 * np.percentile(grad, 99.9)
-    ok = np.ones(img.shape, bool) if valid is None else ndimage.binary_erosion(
-        np.asarray(valid, bool), iterations=int(np.ceil(3 * sigma)) + 1)
+    ok = _eroded(valid, img.shape, int(np.ceil(3 * sigma)) + 1)
     xs, ys, gxs, gys = [], [], [], []
     for axis in (0, 1):
         a = log[:, :-1] if axis == 1 else log[:-1, :]
@@ -301,6 +329,20 @@ def limb_points(image: np.ndarray, sigma: float = 1.5, min_gradient: float | Non
         gxs.append(gx[rows, cols][keep])
         gys.append(gy[rows, cols][keep])
     return tuple(np.concatenate(v) for v in (xs, ys, gxs, gys))
+
+
+def _eroded(valid: np.ndarray | None, shape: tuple[int, int], iterations: int) -> np.ndarray:
+    """``binary_erosion(valid, iterations=...)``; an all-valid image skips the filter (same result:
+    only the frame border, ``iterations`` pixels wide, goes)."""
+    if valid is None:
+        return np.ones(shape, bool)
+    valid = np.asarray(valid, bool)
+    if not valid.all():
+        return ndimage.binary_erosion(valid, iterations=iterations)
+    out = np.zeros(shape, bool)
+    if shape[0] > 2 * iterations and shape[1] > 2 * iterations:
+        out[iterations:-iterations, iterations:-iterations] = True
+    return out
 
 
 def fit_circle(x: np.ndarray, y: np.ndarray, clip: float = 3.0,
@@ -482,7 +524,8 @@ def extract_disk(image: np.ndarray, method: str = "laplace", *, valid: np.ndarra
                        radius_prior, circle=(ccx, ccy, cr, cr_unc))
     # the limb is a step blurred by the PSF, the terminator a ramp: keep the sharp edges
     # (gradient x 5 px / contrast across +-5 px above 0.8 x its 90th percentile)
-    sharp = _sharp_edges(filled, x, y, gx, gy)
+    smooth = ndimage.gaussian_filter(filled, 1.0)
+    sharp = _sharp_edges(filled, x, y, gx, gy, smooth=smooth)
     if sharp.sum() >= 20:
         x, y, gx, gy = x[sharp], y[sharp], gx[sharp], gy[sharp]
     # the limb is the largest elliptical arc among the edge points (RANSAC), the
@@ -515,7 +558,7 @@ def extract_disk(image: np.ndarray, method: str = "laplace", *, valid: np.ndarra
             break
         sector_ok = new_ok
     return _finish(img, ok, filled, bg, noise, mask_snr, edge_margin, x, y, limb, used, p, cov,
-                   radius_prior)
+                   radius_prior, smooth=smooth)
 
 
 def _algebraic_start(x: np.ndarray, y: np.ndarray,
@@ -536,14 +579,17 @@ def _algebraic_start(x: np.ndarray, y: np.ndarray,
 
 
 def _sharp_edges(image: np.ndarray, x: np.ndarray, y: np.ndarray, gx: np.ndarray, gy: np.ndarray,
-                 offset: float = 5.0, fraction: float = 0.8) -> np.ndarray:
+                 offset: float = 5.0, fraction: float = 0.8,
+                 smooth: np.ndarray | None = None) -> np.ndarray:
     """Edge points whose profile is a blurred step (the limb), not a ramp (a terminator).
 
     ``q = |grad| * offset / (I(p + offset n) - I(p - offset n))`` on the 1-px smoothed image,
     ``n`` the gradient direction: about 1.5 for a step blurred by a 1-px PSF, 1 or less for
     the terminator's Lommel-Seeliger ramp. Kept: ``q > fraction * percentile_90(q)``.
+    ``smooth``: ``gaussian_filter(image, 1.0)`` when the caller has it.
     """
-    smooth = ndimage.gaussian_filter(image, 1.0)
+    if smooth is None:
+        smooth = ndimage.gaussian_filter(image, 1.0)
     g = np.hypot(gx, gy) + 1e-300
     nx, ny = gx / g, gy / g
     inside = ndimage.map_coordinates(smooth, [y + offset * ny, x + offset * nx], order=1, mode="nearest")
@@ -560,7 +606,7 @@ def _sharp_edges(image: np.ndarray, x: np.ndarray, y: np.ndarray, gx: np.ndarray
 
 
 def _finish(img, ok, filled, bg, noise, mask_snr, edge_margin, x, y, limb, used, p, cov, radius_prior,
-            circle=None) -> DiskFit:
+            circle=None, smooth=None) -> DiskFit:
     """DiskFit from the final ellipse (or circle) fit: uncertainties, fixed-b fit, mask."""
     cx, cy, a_ax, b_ax, ang = (float(v) for v in p)
     sa, sb = float(np.sqrt(max(cov[2, 2], 0))), float(np.sqrt(max(cov[3, 3], 0)))
@@ -584,9 +630,9 @@ def _finish(img, ok, filled, bg, noise, mask_snr, edge_margin, x, y, limb, used,
         geom = (cx, cy, r, r, 0.0)
     else:
         geom = (cx, cy, a_ax, b_ax, ang)
-    yy, xx = np.indices(img.shape)
-    dist = ellipse_distance(xx, yy, *geom)
-    smooth = ndimage.gaussian_filter(filled, 1.0)
+    dist = ellipse_distance_grid(img.shape, *geom)
+    if smooth is None:
+        smooth = ndimage.gaussian_filter(filled, 1.0)
     lit = ok & (dist <= 0.5) & (smooth > bg + mask_snr * noise)
     lit = ndimage.binary_fill_holes(lit)
     mask = ndimage.binary_dilation(lit, iterations=2) & (dist <= 1.0) & ok

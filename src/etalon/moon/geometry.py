@@ -164,10 +164,84 @@ def _observer_gcrs_km(time: Time, observer_km: Sequence[float], frame: str) -> n
     from astropy.coordinates import GCRS, ITRS, CartesianRepresentation
     from astropy.utils import iers
 
-    with iers.conf.set_temp("auto_download", False), iers.conf.set_temp("auto_max_age", None):
+    with iers.conf.set_temp("auto_download", False), iers.conf.set_temp("auto_max_age", None), \
+            iers.earth_orientation_table.set(earth_orientation_table()):
         itrs = ITRS(CartesianRepresentation(xyz * u.km), obstime=time)
         gcrs = itrs.transform_to(GCRS(obstime=time))
     return gcrs.cartesian.xyz.to_value(u.km)
+
+
+@functools.lru_cache(maxsize=1)
+def earth_orientation_table():
+    """astropy's bundled Earth-orientation table (IERS A + B, no download), read once per machine.
+
+    astropy parses its two IERS text files (20,000 days) in every new process, 0.6-1 s:
+    more than a whole observation's geometry. The table is the one
+    ``astropy.utils.iers.IERS_Auto.open()`` returns with ``auto_download`` off; its columns
+    are kept in an ``.npz`` file in etalon's cache (:func:`etalon.fileio.cache_directory`),
+    named after the astropy version and the source files' sizes and dates, and rebuilt
+    from it, value for value. When the cache cannot be read or written the table is parsed
+    as astropy does.
+
+    Returns
+    -------
+    astropy.utils.iers.IERS_Auto
+    """
+    import astropy
+    from astropy.table import MaskedColumn, QTable
+    from astropy.utils import iers
+
+    from etalon.fileio import atomic_output, cache_directory
+
+    sources = [Path(f) for f in (iers.IERS_A_FILE, iers.IERS_B_FILE)]
+    try:
+        stamp = "-".join(f"{p.stat().st_size}-{int(p.stat().st_mtime)}" for p in sources)
+    except OSError:
+        stamp = None
+    cache = cache_directory("iers") / f"iers_auto-astropy{astropy.__version__}-{stamp}.npz"
+    if stamp is not None:
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                names = [str(n) for n in z["names"]]
+                cols = []
+                for i, name in enumerate(names):
+                    unit = str(z["units"][i])
+                    data = z[f"c{i}"]
+                    col = data * u.Unit(unit) if unit else data
+                    if z["masked"][i]:
+                        col = MaskedColumn(data, mask=z[f"m{i}"], name=name)
+                    cols.append(col)
+                table = iers.IERS_Auto(QTable(cols, names=names))
+                table.meta.update(predictive_index=int(z["predictive_index"]),
+                                  predictive_mjd=float(z["predictive_mjd"]),
+                                  data_path=str(sources[0]))
+                iers.IERS_Auto.iers_table = table
+                return table
+        except (OSError, KeyError, ValueError):
+            pass
+    with iers.conf.set_temp("auto_download", False), iers.conf.set_temp("auto_max_age", None):
+        table = iers.IERS_Auto.open()
+    if stamp is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            arrays: dict[str, np.ndarray] = {}
+            units, masked = [], []
+            for i, name in enumerate(table.colnames):
+                col = table[name]
+                unit = getattr(col, "unit", None)
+                units.append("" if unit is None else unit.to_string())
+                mask = getattr(col, "mask", None)
+                masked.append(bool(mask is not None and np.any(mask)))
+                arrays[f"c{i}"] = np.asarray(getattr(col, "value", col))
+                if masked[-1]:
+                    arrays[f"m{i}"] = np.asarray(mask)
+            with atomic_output(cache) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, names=np.array(table.colnames), units=np.array(units),
+                         masked=np.array(masked), predictive_index=table.meta["predictive_index"],
+                         predictive_mjd=table.meta["predictive_mjd"], **arrays)
+        except (OSError, KeyError, TypeError, ValueError):
+            pass
+    return table
 
 
 def _body_bary_km(body: str, time: Time, ephemeris: str) -> np.ndarray:

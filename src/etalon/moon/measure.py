@@ -25,6 +25,7 @@ from astropy import units as u
 from astropy.table import Table
 from astropy.time import Time
 
+from etalon.allocator import keep_freed_memory
 from etalon.fileio import EtalonInputError, atomic_output, require_file
 from etalon.moon.background import (
     choose_integration_margin,
@@ -682,6 +683,7 @@ def _measure_one(args: tuple) -> dict[str, Any]:
 def _measure_named(args: tuple) -> dict[str, Any]:
     """Process-pool worker: read one channel of a GSICS file and measure it (no large pickles)."""
     path, name, obs_moon_km, method, threshold, kwargs = args
+    keep_freed_memory()
     try:
         (ch,) = read_channels(path, [name])
         ch.radius_prior = predicted_radius_px(obs_moon_km, ch.pix_solid_ang)
@@ -702,9 +704,10 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     Parameters
     ----------
     jobs : int
-        Channels measured in parallel by that many processes (1: in this process). Each
-        worker reads its own channel of a GSICS file. The rows are identical to the
-        sequential run (same data, same arithmetic, same order).
+        Channels measured in parallel by that many processes (1: in this process). A
+        GSICS file is read channel by channel, one band in memory at a time, by this
+        process or by each worker: the rows are identical to the sequential run (same
+        data, same function, same order).
     executor : concurrent.futures.Executor, optional
         An existing pool to use instead of starting one (:func:`measure_files` shares one).
 
@@ -723,30 +726,34 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     if method not in ("laplace", "threshold"):
         raise ValueError(f"unknown method {method!r}: use 'laplace' or 'threshold'")
     p = require_file(path, "Moon observation")
-    parallel = (executor is not None or jobs > 1) and _is_netcdf(p)
-    if parallel:
+    keep_freed_memory()          # image-sized arrays reused, not page-faulted in (etalon.allocator)
+    # a GSICS file is read channel by channel (its time and position first, for the
+    # geometry): one band in memory at a time, in this process or in each worker
+    streamed = _is_netcdf(p)
+    if streamed:
         from etalon.moon.gsics import read_gsics_lunar
 
         head = read_gsics_lunar(p, [])                       # time, position: no imagettes
         names = _channel_names(p)
-        probe = ChannelData("", np.empty((0, 0)), None, None, np.nan, 1.0, head.time,
-                            head.sat_pos_km, head.frame)
-        channels = [probe]
+        channels = [ChannelData("", np.empty((0, 0)), None, None, np.nan, 1.0, head.time,
+                                head.sat_pos_km, head.frame)]
     else:
         channels = read_channels(p)
     try:
         geo = _geometry(channels[0])
     except (ValueError, TypeError) as exc:
         raise EtalonInputError(p, f"cannot compute the lunar geometry ({exc})") from exc
+    parallel = streamed and (executor is not None or jobs > 1)
     own = None
     try:
-        if parallel:
-            if executor is None:
+        if streamed:
+            tasks = [(str(p), name, geo.obs_moon_km, method, threshold, kwargs) for name in names]
+            if parallel and executor is None:
                 from concurrent.futures import ProcessPoolExecutor
 
                 executor = own = ProcessPoolExecutor(max_workers=min(jobs, max(len(names), 1)))
-            tasks = [(str(p), name, geo.obs_moon_km, method, threshold, kwargs) for name in names]
-            rows = list(executor.map(_measure_named, tasks))
+            rows = list(executor.map(_measure_named, tasks)) if parallel else [
+                _measure_named(task) for task in tasks]
         else:
             for ch in channels:
                 ch.radius_prior = predicted_radius_px(geo.obs_moon_km, ch.pix_solid_ang)
