@@ -1,7 +1,7 @@
 """The fast paths of the lunar measurement give the values of the plain ones, bit for bit.
 
-Image-sized distance grids, the all-valid erosion shortcut, the cached Earth-orientation
-table, and glibc malloc settings (etalon.allocator).
+Image-sized distance grids, the all-valid erosion shortcut and the cached Earth-orientation
+table.
 """
 
 from __future__ import annotations
@@ -75,23 +75,3 @@ def test_earth_orientation_cache_gives_the_same_geometry(tmp_path):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder should be")
     assert _geometry_in_fresh_process(str(blocked)) == first
-
-
-_ALLOCATOR = r"""
-import json, sys
-from etalon.allocator import keep_freed_memory
-print(json.dumps([keep_freed_memory(), keep_freed_memory()]))
-"""
-
-
-def test_allocator_settings_apply_once_and_can_be_declined():
-    import ctypes.util
-
-    glibc = bool(ctypes.util.find_library("c")) and sys.platform.startswith("linux")
-    env = {k: v for k, v in os.environ.items() if k != "ETALON_MALLOC"}
-    run = subprocess.run([sys.executable, "-c", _ALLOCATOR], env=env, capture_output=True, text=True,
-                         check=True)
-    assert json.loads(run.stdout) == [glibc, glibc]
-    run = subprocess.run([sys.executable, "-c", _ALLOCATOR], env=dict(env, ETALON_MALLOC="default"),
-                         capture_output=True, text=True, check=True)
-    assert json.loads(run.stdout) == [False, False]

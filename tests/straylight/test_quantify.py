@@ -78,12 +78,16 @@ def test_ct1_fractions_within_10_percent():
 def test_pulls_and_false_positives():
     """>= 50 injected cases: pulls rms in 0.8..1.25; >= 100 ghost-free pairs: <= 1 significant."""
     prior = prior_for(SMALL_GHOSTS)
-    pulls, free_sig, n_free = [], 0, 0
+    pulls, free_sig, n_free, ct1_pulls = [], 0, 0, []
     injected = {(g.source, g.victim) for g in SMALL_GHOSTS}
     for seed in range(17):
         acq = simulate_acquisition(BANDS, shape=(192, 192), radius=25.0, phase_deg=10.0,
                                    ct2=SMALL_GHOSTS, ct1=SMALL_CT1, seed=100 + seed)
         q = quantify(acq.images, units=UNIT, prior=prior, search_radius_px=8)
+        for b in BANDS:     # CT1 with ghosts in the band (the ghost term of its uncertainty)
+            truth = ct1_fraction(acq.halo[b], acq.centre_x, acq.centre_y, acq.radius)
+            ct1_pulls.append((q.ct1[b].fraction - truth) / q.ct1[b].fraction_unc)
+            assert q.ct1[b].fraction_ghost_unc > 0
         for g in SMALL_GHOSTS:
             r = q.pair(g.source, g.victim)
             assert r.significant
@@ -105,6 +109,8 @@ def test_pulls_and_false_positives():
     assert len(p) >= 50 and n_free >= 100
     assert np.all((rms > 0.8) & (rms < 1.25)), rms
     assert free_sig <= 1, (free_sig, n_free)
+    ct1_rms = float(np.sqrt(np.mean(np.square(ct1_pulls))))
+    assert 0.7 < ct1_rms < 1.3 and abs(float(np.mean(ct1_pulls))) < 0.35, ct1_pulls
 
 
 def _corrected(acq, ct1, ct2):

@@ -143,3 +143,35 @@ def test_read_scene_fuzz_only_input_errors(tmp_path, edits):
         assert str(exc).startswith(str(p))
     else:
         assert set(images) <= {"B1", "B2"}
+
+
+def test_crosstalk_cli_edge_scene_detected(tmp_path, caplog):
+    """A bright half-plane reaching the frame border is quantified as an edge scene (auto):
+    same columns, the injected pairs significant, dx / dy NaN for an oblique edge (the
+    along-edge component is not measurable), the across component in --extra-columns."""
+    from etalon.straylight.edges import EdgeGeometry, simulate_edge_scene
+    from etalon.venus.bands import BAND_NAMES
+
+    geo = EdgeGeometry("half-plane", 30.0, -12.0)
+    nx, ny = geo.normal
+    ghosts = [CT2Ghost("B1", "B2", 1e-2, 30.0 * nx - 3.0 * ny, 30.0 * ny + 3.0 * nx, 1.5),
+              CT2Ghost("B11", "B12", 5e-3, 22.0 * nx, 22.0 * ny, 1.0)]
+    sc = simulate_edge_scene(BAND_NAMES, shape=(128, 128), geometry=geo, ct2=ghosts, seed=2,
+                             level_dn=8000.0)
+    path = write_fits_scene(tmp_path / "edge.fits", sc.images)
+    params = write_parameters(tmp_path / "prior.ecsv", [],
+                              [CT2Ghost(g.source, g.victim, 0.0, g.dx + 1, g.dy - 1, 1.5) for g in ghosts])
+    out = tmp_path / "edge.ecsv"
+    code = main(["venus", "crosstalk", str(path), "-o", str(out), "--parameters", str(params),
+                 "--search-radius", "4", "--extra-columns", "--no-progress", "-q"])
+    assert code == 0
+    t = Table.read(out)
+    assert tuple(t.colnames[:len(TABLE_COLUMNS)]) == TABLE_COLUMNS
+    assert set(t["scene"]) == {"edge"}
+    assert (t["type"] == "CT1").sum() == 12 and (t["type"] == "CT2").sum() == 24
+    sig = t[(t["type"] == "CT2") & t["significant"]]
+    assert sorted(zip(sig["source_band"], sig["victim_band"], strict=True)) == [("B1", "B2"), ("B11", "B12")]
+    r = sig[sig["source_band"] == "B1"][0]
+    assert abs(r["coefficient"] - 1e-2) < 1e-3 and abs(r["across"] - 30.0) < 1.0
+    assert np.isnan(r["dx"]) and np.isnan(r["dy"]) and np.isnan(r["along"])
+    assert t.meta["parameters"]["scene"] == "auto"

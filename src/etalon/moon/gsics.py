@@ -175,7 +175,10 @@ def read_gsics_lunar(path: str | os.PathLike[str],
     except (KeyError, IndexError, ValueError, RuntimeError) as exc:
         raise EtalonInputError(p, f"cannot read GSICS lunar file ({exc})") from exc
     finally:
-        ds.close()
+        try:
+            ds.close()
+        except RuntimeError:     # netCDF4 raises "NetCDF: HDF error" closing some damaged files
+            pass
     return _observation_from_variables(p, variables, attributes)
 
 

@@ -25,7 +25,6 @@ from astropy import units as u
 from astropy.table import Table
 from astropy.time import Time
 
-from etalon.allocator import keep_freed_memory
 from etalon.fileio import EtalonInputError, atomic_output, require_file
 from etalon.moon.background import (
     choose_integration_margin,
@@ -683,7 +682,6 @@ def _measure_one(args: tuple) -> dict[str, Any]:
 def _measure_named(args: tuple) -> dict[str, Any]:
     """Process-pool worker: read one channel of a GSICS file and measure it (no large pickles)."""
     path, name, obs_moon_km, method, threshold, kwargs = args
-    keep_freed_memory()
     try:
         (ch,) = read_channels(path, [name])
         ch.radius_prior = predicted_radius_px(obs_moon_km, ch.pix_solid_ang)
@@ -726,7 +724,6 @@ def measure_file(path: str | os.PathLike[str], method: str = "laplace", threshol
     if method not in ("laplace", "threshold"):
         raise ValueError(f"unknown method {method!r}: use 'laplace' or 'threshold'")
     p = require_file(path, "Moon observation")
-    keep_freed_memory()          # image-sized arrays reused, not page-faulted in (etalon.allocator)
     # a GSICS file is read channel by channel (its time and position first, for the
     # geometry): one band in memory at a time, in this process or in each worker
     streamed = _is_netcdf(p)

@@ -3,6 +3,7 @@
 Modules: :mod:`~etalon.straylight.models` (kernels, ghosts, forward model and Level-1-style
 correction), :mod:`~etalon.straylight.params` (ECSV parameter sets),
 :mod:`~etalon.straylight.simulate` (Moon scenes with known stray light),
+:mod:`~etalon.straylight.edges` (bright-edge scenes: simulation and quantification),
 :mod:`~etalon.straylight.quantify` (CT1 fractions, CT2 coefficients with uncertainties and
 significance, residual maps), :mod:`~etalon.straylight.io` (FITS / netCDF scenes, result
 table), :mod:`~etalon.straylight.plots`, :mod:`~etalon.straylight.cli`

@@ -13,11 +13,14 @@ Every problem raises :class:`etalon.fileio.EtalonInputError` naming the file and
 Output (``etalon venus crosstalk``): one row per file, type and pair, columns ``file``,
 ``type`` (CT1/CT2), ``source_band``, ``victim_band``, ``coefficient``, ``coefficient_unc``,
 ``dx``, ``dy`` (pixels, NaN for CT1), ``significant``; ``extra=True`` adds ``dx_unc``,
-``dy_unc``, ``blur_px``, ``blur_unc``, ``snr``, ``threshold``, ``search``, ``refined``.
+``dy_unc``, ``blur_px``, ``blur_unc``, ``snr``, ``threshold``, ``search``, ``refined``,
+``scene`` (moon / edge), ``across``, ``across_unc``, ``along``, ``along_unc`` (pixels, edge
+scenes; NaN for Moon scenes).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -29,12 +32,15 @@ import numpy as np
 
 from etalon.fileio import EtalonInputError, atomic_output, require_file
 
-__all__ = ["TABLE_COLUMNS", "FileQuantification", "quantify_file", "read_scene",
+log = logging.getLogger(__name__)
+
+__all__ = ["SCENES", "TABLE_COLUMNS", "FileQuantification", "quantify_file", "read_scene",
            "results_table", "write_fits_scene", "write_netcdf_scene", "write_results_table"]
 
 TABLE_COLUMNS = ("file", "type", "source_band", "victim_band", "coefficient", "coefficient_unc",
                  "dx", "dy", "significant")
-_EXTRA = ("dx_unc", "dy_unc", "blur_px", "blur_unc", "snr", "threshold", "search", "refined")
+_EXTRA = ("dx_unc", "dy_unc", "blur_px", "blur_unc", "snr", "threshold", "search", "refined",
+          "scene", "across", "across_unc", "along", "along_unc")
 
 
 def _band(p: Path, name: str, where: str) -> str:
@@ -88,7 +94,15 @@ def _read_fits(p: Path) -> dict[str, np.ndarray]:
 def _read_netcdf(p: Path) -> dict[str, np.ndarray]:
     from etalon.moon.gsics import read_gsics_lunar
 
-    obs = read_gsics_lunar(p)
+    try:
+        obs = read_gsics_lunar(p)
+    except EtalonInputError:
+        raise
+    except (OSError, RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError,
+            UnicodeDecodeError, OverflowError) as exc:
+        # netCDF4 / HDF5 raise RuntimeError ("NetCDF: HDF error") on damaged chunks, also
+        # while closing the file; astropy Time raises ValueError on absurd dates
+        raise EtalonInputError(p, f"not a readable netCDF scene ({type(exc).__name__}: {exc})") from exc
     out: dict[str, np.ndarray] = {}
     for ch in obs.channels:
         b = _band(p, ch.name, f"channel {ch.name!r}")
@@ -153,33 +167,75 @@ def write_fits_scene(path: str | os.PathLike[str], images: Mapping[str, np.ndarr
 
 @dataclass
 class FileQuantification:
-    """A file and what :func:`etalon.straylight.quantify.quantify` measured in it."""
+    """A file and what was measured in it.
+
+    ``result`` is a :class:`etalon.straylight.quantify.Quantification` (Moon scene) or a
+    :class:`etalon.straylight.edges.EdgeQuantification` (bright-edge scene); ``scene`` says
+    which (``"moon"`` or ``"edge"``).
+    """
 
     path: str
-    result: Any   # Quantification
+    result: Any
+    scene: str = "moon"
 
 
-def quantify_file(path: str | os.PathLike[str], prior=None, **kwargs) -> FileQuantification:
+SCENES = ("auto", "moon", "edge")
+
+
+def quantify_file(path: str | os.PathLike[str], prior=None, scene: str = "auto",
+                  edge_distance_px: float = 5.0, **kwargs) -> FileQuantification:
     """Read a scene and quantify its CT1/CT2 (errors name the file and the band).
 
-    ``prior`` and ``kwargs`` go to :func:`etalon.straylight.quantify.quantify`.
+    Parameters
+    ----------
+    path : path-like
+        FITS or netCDF multi-band scene.
+    prior : sequence of CT2Ghost, optional
+        Level-1 displacements (search windows).
+    scene : str
+        ``"moon"`` (:func:`etalon.straylight.quantify.quantify`), ``"edge"``
+        (:func:`etalon.straylight.edges.quantify_edges`) or ``"auto"``: edge when the first
+        band's bright region reaches the frame border (a Moon in deep space never does), else
+        Moon. A bright region wholly inside the frame that is not a Moon needs ``"edge"``.
+    edge_distance_px : float
+        Edge scenes: CT1 measured farther than this from the edge, pixels.
+    **kwargs
+        To :func:`~etalon.straylight.quantify.quantify` (Moon); for an edge scene only
+        ``search_radius_px`` and ``alpha`` are used.
     """
+    from etalon.straylight.edges import is_edge_scene, quantify_edges
     from etalon.straylight.quantify import quantify
 
+    if scene not in SCENES:
+        raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
     images = read_scene(path)
+    kind = scene
+    if scene == "auto":
+        kind = "edge" if is_edge_scene(images) else "moon"
+        if kind == "edge":
+            log.warning("%s: the bright region reaches the frame border: quantified as a "
+                        "bright-edge scene (--scene moon to force the Moon method)", path)
     try:
-        q = quantify(images, prior=prior, **kwargs)
+        if kind == "edge":
+            ekw = {k: kwargs[k] for k in ("search_radius_px", "alpha") if k in kwargs}
+            q = quantify_edges(images, prior=prior, distance_px=edge_distance_px, **ekw)
+        else:
+            q = quantify(images, prior=prior, **kwargs)
     except ValueError as exc:
         raise EtalonInputError(path, str(exc)) from exc
-    return FileQuantification(str(path), q)
+    return FileQuantification(str(path), q, kind)
 
 
 def results_table(results: Sequence[FileQuantification], extra: bool = False,
                   ct1_alpha: float = 1e-3):
     """The CT1/CT2 table: one row per file, type and pair (columns :data:`TABLE_COLUMNS`).
 
-    CT1 rows: ``coefficient`` = fraction of the band's signal beyond 1.1 disk radii,
-    significant when ``fraction / unc > Phi^-1(1 - ct1_alpha / 2)``.
+    CT1 rows: ``coefficient`` = fraction of the band's signal beyond 1.1 disk radii (Moon
+    scene) or farther than ``distance_px`` from the edge (edge scene), significant when
+    ``fraction / unc > Phi^-1(1 - ct1_alpha / 2)``. CT2 rows of an edge scene: ``dx``, ``dy``
+    NaN when the displacement along a straight edge is not measurable (see
+    :mod:`etalon.straylight.edges`); the extra columns ``across``, ``along`` give the
+    components across and along the source's edge (NaN for Moon scenes).
     """
     from astropy.table import Table
     from scipy import special
@@ -190,21 +246,25 @@ def results_table(results: Sequence[FileQuantification], extra: bool = False,
     for fq in results:
         q = fq.result
         name = Path(fq.path).name
+        scene = getattr(fq, "scene", "moon")
         for b, c in q.ct1.items():
             sig = bool(c.fraction_unc > 0 and abs(c.fraction) / c.fraction_unc > z1)
             rows.append((name, "CT1", b, b, c.fraction, c.fraction_unc, nan, nan, sig,
                          nan, nan, nan, nan, c.fraction / c.fraction_unc if c.fraction_unc > 0 else nan,
-                         z1, "", False))
+                         z1, "", False, scene, nan, nan, nan, nan))
         for r in q.ct2:
             rows.append((name, "CT2", r.source, r.victim, r.coefficient, r.coefficient_unc, r.dx,
                          r.dy, r.significant, r.dx_unc, r.dy_unc, r.blur_px, r.blur_unc, r.snr,
-                         r.threshold, r.search, r.refined))
+                         r.threshold, r.search, r.refined, scene, getattr(r, "across", nan),
+                         getattr(r, "across_unc", nan), getattr(r, "along", nan),
+                         getattr(r, "along_unc", nan)))
     names = TABLE_COLUMNS + _EXTRA
     dtypes = (str, str, str, str, float, float, float, float, bool, float, float, float, float,
-              float, float, str, bool)
+              float, float, str, bool, str, float, float, float, float)
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     t = Table([np.array(c, dtype=d) for c, d in zip(cols, dtypes, strict=True)], names=names)
-    for n in ("dx", "dy", "dx_unc", "dy_unc", "blur_px", "blur_unc"):
+    for n in ("dx", "dy", "dx_unc", "dy_unc", "blur_px", "blur_unc", "across", "across_unc", "along",
+              "along_unc"):
         t[n].unit = "pix"
     if not extra:
         t = t[list(TABLE_COLUMNS)]

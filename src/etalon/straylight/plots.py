@@ -8,8 +8,8 @@ import numpy as np
 
 from etalon.venus.bands import DETECTOR_UNITS
 
-__all__ = ["plot_bands", "plot_ct1_profiles", "plot_ct2_matrices", "plot_residuals",
-           "residual_levels"]
+__all__ = ["plot_bands", "plot_ct1_profiles", "plot_ct2_matrices", "plot_edge_bands",
+           "plot_edge_profiles", "plot_residuals", "residual_levels"]
 
 
 def _stretch(a: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -136,3 +136,58 @@ def residual_levels(quants: Mapping[str, object], requirement: float, k: float =
                          bound <= requirement))
     return Table(rows=rows, names=("case", "type", "source_band", "victim_band", "value", "unc",
                                    f"bound_{k:g}sigma", "meets"))
+
+
+def plot_edge_bands(images: Mapping[str, np.ndarray], quant, title: str = "", ncols: int = 6):
+    """Each band of an edge scene (asinh stretch) with its edge (white) and the edges of the
+    significant CT2 ghosts (red: where the source's edge lands, across-edge displacement)."""
+    import matplotlib.pyplot as plt
+
+    bands = [b for b in images if b in quant.edges]
+    nrows = int(np.ceil(len(bands) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.6 * nrows), squeeze=False)
+    for ax, b in zip(axes.flat, bands, strict=False):
+        img, lo, hi = _stretch(images[b])
+        ax.imshow(img, origin="lower", cmap="gray", vmin=lo, vmax=hi)
+        ax.contour(quant.edges[b].distance, levels=[0.5], colors="w", linewidths=0.6)
+        for r in quant.ct2:
+            if r.victim == b and r.significant and np.isfinite(r.across) and r.across > 0:
+                ax.contour(quant.edges[r.source].distance, levels=[r.across], colors="tab:red",
+                           linewidths=0.8)
+                ys, xs = np.nonzero(np.abs(quant.edges[r.source].distance - r.across) < 0.5)
+                if xs.size:
+                    k = xs.size // 2
+                    ax.text(xs[k], ys[k], r.source, color="tab:red", fontsize=7)
+        ax.set_title(b, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(bands):]:
+        ax.axis("off")
+    fig.suptitle(title or "Edge scene (asinh stretch); white: edge, red: significant CT2 ghost edges")
+    fig.tight_layout()
+    return fig
+
+
+def plot_edge_profiles(quant, bands: Sequence[str] | None = None, title: str = ""):
+    """CT1 edge profiles: signal per pixel over the bright level vs distance from the edge
+    (points with error bars: cleaned image; lines: fitted halo model)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for b in bands or list(quant.ct1):
+        c = quant.ct1[b]
+        near = c.distance >= 1.0
+        eb = ax.errorbar(c.distance[near], c.profile[near], yerr=c.profile_unc[near], fmt=".", ms=3,
+                         label=f"{b}: {c.fraction:.2e} ± {c.fraction_unc:.0e}")
+        fitted = c.distance > quant.distance_px      # the model is fitted there only
+        ax.plot(c.distance[fitted], c.model_profile[fitted], "-", lw=0.8, color=eb[0].get_color())
+    ax.axvline(quant.distance_px, color="k", ls=":", lw=0.8)
+    ax.set_yscale("symlog", linthresh=1e-5)
+    ax.set_xscale("log")
+    ax.set_xlabel("distance from the edge, dark side (px)")
+    ax.set_ylabel("signal / bright level (dimensionless)")
+    ax.set_title(title or f"CT1 edge profiles (dotted: {quant.distance_px:g} px; "
+                 "legend: fraction beyond it)")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig

@@ -3,13 +3,15 @@
 Method (per detector unit, per victim band ``v``; see ``docs/straylight.md``):
 
 1. **Disk**: each band's lunar disk (centre, radius, along-track axis ratio) is fitted on the
-   band itself (:func:`find_disk`): bands need not be registered.
+   band itself (:func:`find_disk`, sub-pixel limb): bands need not be registered.
 2. **Fitting region**: the victim's pixels beyond ``r_factor`` (1.1) disk radii; its own Moon
    is masked, and so are hot/cold pixels (10 sigma from their 3 x 3 median).
 3. **Linear base model** of the victim on that region: a background plane (3 terms) and the
    victim's own CT1 halo, modelled non-parametrically as ``sum_j beta_j (K_j ** D_v)`` with
-   ``K_j`` normalised rings (radii doubling from 2 px) and ``D_v`` the victim's own disk
-   image: ``beta_j`` is the fraction of the band's flux scattered to distances in ring j.
+   ``K_j`` normalised rings (radii growing by sqrt 2 from 2 px; the last one falls off as
+   ``r**-3`` out to where a disk pixel can still send light into the frame) and ``D_v`` the
+   victim's own disk image: ``beta_j`` is the fraction of the band's flux scattered to
+   distances in ring j.
 4. **CT2 ghost** of each source ``s`` of the unit: ``c_s * T_s(dx, dy, blur)``, the source's
    disk image (within 1.1 R + 4 px of the centre, background removed) shifted and
    Gaussian-blurred in Fourier space. **Search**: the matched filter (least-squares amplitude
@@ -26,12 +28,15 @@ Method (per detector unit, per victim band ``v``; see ``docs/straylight.md``):
    window (window area / pi (R/4)^2): the look-elsewhere effect of the search. Pairs below
    it keep the linear coefficient at the prior (or best) displacement, compatible with zero.
 7. **CT1**: the fraction of the band's total signal (ghosts removed) found beyond ``r_factor``
-   disk radii: the fitted halo model summed over that region, over the total, its
-   uncertainty propagated from the fit covariance; plus the azimuthal radial profile.
+   disk radii: background and rings refitted with the ghosts fixed (their footprints out),
+   the halo model summed over that region plus the residuals near the boundary, over the
+   total; its uncertainty the quadratic sum of four named parts (noise, far-halo tail, disk
+   edge, ghosts: :class:`CT1Result`); plus the azimuthal radial profile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -58,6 +63,16 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: fall-off index of the outermost CT1 halo ring (``r**-3``, the far wing of the project's
+#: power-law profile); the tail systematic varies it by +-1
+TAIL_INDEX = 3.0
+#: uncertainty of the fitted disk edge, pixels (see ``docs/straylight.md``: the limb fit against
+#: the true limb of simulated Moons, phases 0-40 deg, radii 20-40 px)
+EDGE_UNC_PX = 0.05
+#: CT1: residuals (data minus model) within this distance beyond the boundary are added to
+#: the halo model's sum (the ring model's misfit of the PSF wing), pixels
+NEAR_EDGE_PX = 4.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +102,8 @@ class CT1Result:
     ----------
     band : str
     fraction, fraction_unc : float
-        Fraction of the band's total signal (CT2 ghosts removed) beyond ``r_factor`` disk radii.
+        Fraction of the band's total signal (CT2 ghosts removed) beyond ``r_factor`` disk radii;
+        its uncertainty, the quadratic sum of the four components below, dimensionless.
     total : float
         The band's total signal, ghosts and background removed (image units x pixels).
     r_over_radius : numpy.ndarray
@@ -97,7 +113,21 @@ class CT1Result:
     ring_px : numpy.ndarray
         Outer radii of the halo rings, pixels.
     ring_fraction, ring_fraction_unc : numpy.ndarray
-        Fitted fraction of the band's flux scattered into each ring (the CT1 kernel profile).
+        Fitted fraction of the band's flux scattered into each ring (the CT1 kernel profile;
+        the last ring falls off as ``r**-3`` out to the farthest frame pixel).
+    fraction_stat_unc : float
+        Statistical part: the fit covariance (noise), dimensionless.
+    fraction_tail_unc : float
+        Far-halo part: half the change of the fraction when the outermost ring's fall-off
+        index is 2 or 4 instead of 3 (0 without the tail ring), dimensionless.
+    fraction_edge_unc : float
+        Disk-edge part: the fraction beyond the boundary moved by the edge uncertainty
+        (``edge_unc_px`` on the radius and each centre coordinate, ``edge_unc_px / R`` on the
+        axis ratio; quadratic sum), dimensionless.
+    fraction_ghost_unc : float
+        Ghost part: the CT1 light of each CT2 source that its ghost carries beyond the ghost
+        template (the source's disk within 1.1 R + 4 px), ``sum |c| F_s T_s / T``,
+        dimensionless.
     """
 
     band: str
@@ -110,6 +140,10 @@ class CT1Result:
     ring_px: np.ndarray = field(repr=False)
     ring_fraction: np.ndarray = field(repr=False)
     ring_fraction_unc: np.ndarray = field(repr=False)
+    fraction_stat_unc: float = math.nan
+    fraction_tail_unc: float = math.nan
+    fraction_edge_unc: float = math.nan
+    fraction_ghost_unc: float = 0.0
 
 
 @dataclass
@@ -135,6 +169,9 @@ class CT2Result:
         (the ghost cannot fall mostly in the fitting region: not measured, values NaN).
     refined : bool
         Displacement and blur were fitted (the search peak passed the threshold).
+    noise_factor : float
+        Correlated-noise inflation of the matched filter (>= 1; per-column stripes, and the
+        whole-frame SNR map's rms): the SNR was divided, the uncertainties multiplied by it.
     """
 
     source: str
@@ -152,6 +189,7 @@ class CT2Result:
     significant: bool
     search: str
     refined: bool
+    noise_factor: float = 1.0
 
     def ghost(self) -> CT2Ghost:
         """The fitted ghost as a :class:`CT2Ghost`."""
@@ -305,13 +343,15 @@ def _robust_bg(a: np.ndarray) -> tuple[float, float]:
     return _robust_sigma(a)
 
 
-def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0) -> Disk:
+def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0, refine: bool = True) -> Disk:
     """Fit a band's lunar disk (axis-aligned ellipse: pushbroom stretch along rows).
 
     The Moon is the largest region above 30 % of the bright-disk level (3 x 3 median, then smoothed 1 px); an
     axis-aligned ellipse is fitted (algebraic least squares) to its boundary pixels,
     iteratively keeping only the points not more than 0.6 px inside it: the limb is the outer
-    boundary, the terminator lies inside. About 0.5 px on a 50 px disk, full to quarter Moon.
+    boundary, the terminator lies inside (0.1-0.6 px). ``refine`` (default) then fits the
+    sub-pixel limb (:func:`_refine_limb`): ~0.05-0.1 px on simulated 20-40 px Moons, phase
+    0-40 deg (the CT1 fraction beyond 1.1 R moves by several % per 0.1 px).
 
     Raises
     ------
@@ -365,7 +405,116 @@ def find_disk(image: np.ndarray, band: str = "", min_snr: float = 20.0) -> Disk:
         keep = new
     if not (r >= 3):
         raise ValueError(f"band {band}: no lunar disk found")
+    if refine:
+        ref = _refine_limb(ndimage.gaussian_filter(ndimage.median_filter(a, 3), 1.0), cx, cy, r, q)
+        if ref is not None:
+            cx, cy, r, q = ref
     return Disk(float(cx), float(cy), float(r), float(q))
+
+
+def _ellipse_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Axis-aligned ellipse ``(x - cx)**2 + ((y - cy) / q)**2 = r**2`` through points (algebraic)."""
+    A = np.stack([y**2, x, y, np.ones(x.size)], axis=1)
+    c = np.linalg.lstsq(A, -(x**2), rcond=None)[0]
+    if not c[0] > 0:
+        return None
+    cx, cy = -c[1] / 2, -c[2] / (2 * c[0])
+    r2 = cx**2 + c[0] * cy**2 - c[3]
+    if not r2 > 0:
+        return None
+    return float(cx), float(cy), math.sqrt(r2), 1.0 / math.sqrt(c[0])
+
+
+def _refine_limb(a: np.ndarray, cx: float, cy: float, r: float, q: float,
+                 n_bins: int = 72) -> tuple[float, float, float, float] | None:
+    """Sub-pixel limb: the steepest point of the edge profile in angular sectors.
+
+    ``a`` is the (3 x 3 median filtered) image. In each of ``n_bins`` sectors the profile
+    along the elliptical radius (median over the sector's angles: hot pixels do not count) is
+    sampled every 0.25 px within 4 px of the coarse edge; the edge is its steepest descent
+    (parabola through the peak of the derivative): for a step blurred by a symmetric PSF, the
+    edge itself whatever the PSF width, where a contour level would sit outside by a fraction
+    of the PSF. The limb is the outer envelope of these edges (the terminator lies inside):
+    the ellipse is fitted iteratively to the edges not more than ``max(0.1 px, 3 s)`` inside
+    it, ``s`` the sector-to-sector scatter (from differences of neighbouring sectors, which a
+    smooth terminator does not inflate). Returns ``(cx, cy, r, q)``, or None when fewer than
+    12 sectors qualify (the coarse fit stays).
+    """
+    from scipy import ndimage
+
+    if r < 6:
+        return None
+    t = np.arange(-5.0, 5.01, 0.25)
+    per = max(8, int(4 * math.pi * r / n_bins))
+    fit = (cx, cy, r, q)
+    cx0, cy0, r0, q0 = fit
+    sc, limb_peak = 0.1, 0.0
+    for npass in range(3):
+        cx, cy, r, q = fit
+        th = 2 * math.pi * (np.arange(n_bins)[:, None] + (np.arange(per)[None, :] + 0.5) / per) / n_bins
+        rho = r + t[:, None, None]
+        px = cx + rho * np.cos(th)[None]
+        py = cy + q * rho * np.sin(th)[None]
+        inside = ((px >= 0) & (py >= 0) & (px <= a.shape[1] - 1) & (py <= a.shape[0] - 1)).all(axis=(0, 2))
+        vals = ndimage.map_coordinates(a, [py.ravel(), px.ravel()], order=3).reshape(px.shape)
+        prof = np.median(vals, axis=2)                       # (t, sector)
+        g = -np.gradient(prof, t, axis=0)
+        core = np.abs(t) <= 4.0
+        gi = np.where(core[:, None], g, -np.inf)
+        j = np.argmax(gi, axis=0)
+        ok = inside & (j > 0) & (j < t.size - 1)
+        jj = np.clip(j, 1, t.size - 2)
+        cols = np.arange(n_bins)
+        y0, y1, y2 = g[jj - 1, cols], g[jj, cols], g[jj + 1, cols]
+        den = y0 - 2 * y1 + y2
+        off = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
+        tedge = t[jj] + np.clip(off, -0.5, 0.5) * 0.25
+        # a sharp edge: the peak stands well above the derivative's noise far from the edge
+        gnoise = 1.4826 * np.median(np.abs(g[~core] - np.median(g[~core], axis=0)), axis=0)
+        ok &= y1 > 5 * gnoise + 1e-30
+        if ok.sum() < 12:
+            return None
+        thc = 2 * math.pi * (cols + 0.5) / n_bins
+        # the Sun's side: the dipole of the edge sharpness (the limb is sharper and brighter
+        # than the terminator); only the limb within 80 deg of it is fitted (the terminator of
+        # a nearly full Moon is an ellipse too: fitted with the limb, it shifts the centre)
+        if npass == 0:
+            wpk = np.where(ok, y1, 0.0)
+            sun = math.atan2(float(np.sum(wpk * np.sin(thc))), float(np.sum(wpk * np.cos(thc))))
+            ok &= np.cos(thc - sun) >= math.cos(math.radians(80.0))
+        if ok.sum() < 12:
+            return None
+        x = (cx + (r + tedge) * np.cos(thc))[ok]
+        y = (cy + q * (r + tedge) * np.sin(thc))[ok]
+        # later passes: every sector, the terminator rejected as lying inside the previous
+        # limb fit (``sc``: that limb's sector-to-sector edge scatter), and never taken back
+        if npass:
+            keep = ((tedge[ok] > -max(0.1, 3 * sc)) & (tedge[ok] < max(0.5, 5 * sc))
+                    & (y1[ok] >= 0.5 * limb_peak))
+        else:
+            keep = np.ones(x.size, bool)
+            limb_peak = float(np.median(y1[ok]))
+        new_fit = None
+        for _ in range(12):
+            if keep.sum() < 12:
+                return None
+            new_fit = _ellipse_fit(x[keep], y[keep])
+            if new_fit is None:
+                return None
+            res = np.hypot(x - new_fit[0], (y - new_fit[1]) / new_fit[3]) - new_fit[2]
+            d = np.diff(res[keep])
+            sc = 1.4826 * float(np.median(np.abs(d))) / math.sqrt(2) if d.size >= 6 else 0.1
+            new = keep & (res > -max(0.1, 3 * sc)) & (res < max(0.5, 5 * sc))
+            if (new == keep).all():
+                break
+            keep = new
+        # a refinement, not a new disk: radius within 3 %, axis ratio 5 % of the coarse fit
+        if new_fit is None or not (abs(new_fit[2] - r0) < max(1.0, 0.03 * r0)
+                                   and abs(new_fit[3] - q0) < 0.05 * q0
+                                   and math.hypot(new_fit[0] - cx0, new_fit[1] - cy0) < max(1.5, 0.03 * r0)):
+            return None
+        fit = new_fit
+    return fit
 
 
 # --------------------------------------------------------------------------- helpers
@@ -379,13 +528,18 @@ def _ring_edges(r_max: float, ratio: float = 2.0**0.5) -> np.ndarray:
     return np.array(edges)
 
 
-def _ring_spectra(edges: np.ndarray, pshape: tuple[int, int]) -> list[np.ndarray]:
+def _ring_spectra(edges: np.ndarray, pshape: tuple[int, int],
+                  tail_index: float | None = None) -> list[np.ndarray]:
+    """Spectra (padded grid) of the normalised halo rings; the last one ``~ r**-tail_index``."""
     fy = np.minimum(np.arange(pshape[0]), pshape[0] - np.arange(pshape[0]))[:, None]
     fx = np.minimum(np.arange(pshape[1]), pshape[1] - np.arange(pshape[1]))[None, :]
     r = np.hypot(fx, fy)
     out = []
-    for lo, hi in itertools.pairwise(edges):
+    n = len(edges) - 1
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
         ring = ((r >= lo) & (r < hi)).astype(float)
+        if tail_index is not None and i == n - 1:
+            ring *= (np.clip(r, lo, None) / lo) ** -tail_index
         ring /= ring.sum()
         out.append(sfft.rfft2(ring))
     return out
@@ -475,7 +629,8 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
                 disk: Disk, prior: Mapping[tuple[str, str], CT2Ghost], *, r_factor: float,
                 search_radius: float, alpha: float, blur_guess: float, max_iter: int,
                 ring_spectra: list[np.ndarray], edges: np.ndarray, pshape: tuple[int, int],
-                bg0: float, plane: bool) -> tuple[list[CT2Result], CT1Result, VictimFit]:
+                bg0: float, plane: bool, tail_alt: Sequence[np.ndarray] = (),
+                edge_unc: float = 0.0) -> tuple[list[CT2Result], CT1Result, VictimFit]:
     h, w = image.shape
     yy, xx = np.indices((h, w))
     rr = disk.distance(xx, yy)
@@ -517,6 +672,8 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
     # --- search each source, strongest first
     ghosts: list[_Ghost] = []
     pending = list(sources)
+    # per-column (pushbroom) offsets: their variance, for the matched filter's noise
+    col_var = _column_variance(resid_img, fitmask & (rr > 1.5 * disk.radius), v0)
     wmask = fitmask.astype(float)
     while pending:
         best = None
@@ -525,7 +682,8 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
             g = prior.get((s, victim))
             bl = g.blur_px if g is not None else blur_guess
             t = tpl.render(0.0, 0.0, bl**2)[0]
-            found = _search(resid_img * wmask, wmask, t, tpl, g, search_radius, disk, math.sqrt(v0))
+            found = _search(resid_img * wmask, wmask, t, tpl, g, search_radius, disk, math.sqrt(v0),
+                            col_var)
             if found is None:
                 continue
             snr, dx, dy, c, ntr, fac = found
@@ -588,10 +746,7 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         if it == 1:
             sigm = np.clip(_mv(B[:, nbg:], beta[nbg:]), 0.0, None)
             sigm[iu] += np.clip(ghost_u, 0.0, None)
-            A = np.stack([np.ones(npix), sigm], axis=1)
-            v0, k_shot = np.linalg.lstsq(A, r**2, rcond=None)[0]
-            v0 = max(float(v0), 1e-30)
-            k_shot = max(float(k_shot), 0.0)
+            v0, k_shot = _noise_model(r, sigm, v0)
             var = v0 + k_shot * sigm
             wv = 1.0 / var
             nbb = B.T @ (B * wv[:, None])
@@ -651,7 +806,8 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         snr = lin_c[gi] / cu if cu > 0 else 0.0
         results.append(CT2Result(g.source, victim, float(lin_c[gi]), cu, float(g.dx), dxu,
                                  float(g.dy), dyu, blur, blur_u, float(snr), g.threshold,
-                                 bool(g.refine and abs(snr) >= g.threshold), g.search, g.refine))
+                                 bool(g.refine and abs(snr) >= g.threshold), g.search, g.refine,
+                                 float(g.noise_factor)))
     nan = math.nan
     for s in pending:
         results.append(CT2Result(s, victim, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan,
@@ -666,20 +822,74 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
     residual[fitmask] = r
     fitres = VictimFit(victim, bg_img, ghost_img, np.asarray(halo_img), residual, chi2,
                        npix - N.shape[0], math.sqrt(v0))
-    # --- CT1
-    total = float(np.sum(image - bg_img - ghost_img))
-    gvec = np.zeros(cov.shape[0])
+    # --- CT1: a linear refit of background and halo rings with the ghosts fixed, on the
+    # fitting region minus the ghosts' footprints (|ghost| > 0.3 noise rms): a ghost's model
+    # error (shape, blur, a halo of its own) otherwise leaks into the flexible outer rings.
+    yg = y - ghost_img[fitmask]
+    keep = np.abs(ghost_img[fitmask]) <= 0.3 * math.sqrt(v0)
+    if keep.sum() < max(10 * nb, 100):
+        keep = np.ones(npix, bool)
+    Bk, wk = B[keep], 1.0 / var[keep]
+    cov1 = np.linalg.inv(_reg(Bk.T @ (Bk * wk[:, None])))
+    beta1 = cov1 @ _tv(Bk, yg[keep] * wk)
+    bg1 = sum(beta1[k] * base[k] for k in range(nbg))
+    halo1 = (sum(beta1[nbg + i] * base[nbg + i] for i in range(len(keep_rings)))
+             if keep_rings else 0 * bg1)
+    total = float(np.sum(image - bg1 - ghost_img))
+    gvec = np.zeros(nb)
     for i in range(len(keep_rings)):
         gvec[nbg + i] = base[nbg + i][fitmask].sum()
-    out_sum = float(np.sum(halo_img[fitmask])) if keep_rings else 0.0
+    cleaned = image - bg1 - ghost_img
+    # the light beyond the boundary: the halo model's sum, plus the residuals within
+    # NEAR_EDGE_PX of the boundary (there the rings miss the PSF wing by ~2 %: a model sum
+    # alone is biased; farther out the residuals are other light, not this band's CT1).
+    # Variance: the model part's plus the residual sum's (uncorrelated in least squares):
+    # g' C g + sum_S(var) - u_S' C u_S, u_S the design's column sums over the near pixels S.
+    region = rr > r_factor * disk.radius
+    near = (rr <= r_factor * disk.radius + NEAR_EDGE_PX)[fitmask] & keep
+    r1 = yg - _mv(B, beta1)
+    out_sum = float(np.sum(np.asarray(halo1)[region])) + float(np.sum(r1[near]))
     frac = out_sum / total
-    frac_u = math.sqrt(max(float(gvec @ cov @ gvec), 0.0)) / abs(total)
+    u = B[near].sum(axis=0)
+    var_num = float(gvec @ cov1 @ gvec) + float(np.sum(var[near])) - float(u @ cov1 @ u)
+    frac_stat = math.sqrt(max(var_num, float(gvec @ cov1 @ gvec), 0.0)) / abs(total)
+    # far-halo (tail) systematic: the outermost ring's fall-off index +-1, linear refit
+    frac_tail = 0.0
+    last = len(edges) - 2
+    if len(tail_alt) == 2 and last in keep_rings:
+        col = nbg + keep_rings.index(last)
+        alt = []
+        for spec in tail_alt:
+            h_alt = sfft.irfft2(fown * spec, s=pshape)[:h, :w]
+            Ba = B.copy()
+            Ba[:, col] = h_alt[fitmask]
+            ba = np.linalg.solve(_reg(Ba[keep].T @ (Ba[keep] * wk[:, None])), _tv(Ba[keep], yg[keep] * wk))
+            bg_a = sum(ba[k] * base[k] for k in range(nbg))
+            h_full = sum(ba[nbg + i] * (h_alt if nbg + i == col else base[nbg + i])
+                         for i in range(len(keep_rings)))
+            out_a = float(np.sum(h_full[region])) + float(np.sum((yg - _mv(Ba, ba))[near]))
+            alt.append(out_a / float(np.sum(image - bg_a - ghost_img)))
+        frac_tail = abs(alt[1] - alt[0]) / 2.0
+    # disk-edge systematic: the fraction beyond the boundary of the disk moved by the edge
+    # uncertainty (radius, centre x, centre y; axis ratio by edge / R), direct sums
+    frac_edge = 0.0
+    if edge_unc > 0:
+        def beyond(d: Disk) -> float:
+            return float(cleaned[d.distance(xx, yy) > r_factor * d.radius].sum()) / total
+
+        e = edge_unc
+        for dp in ({"radius": e}, {"centre_x": e}, {"centre_y": e}, {"axis_ratio": e / disk.radius}):
+            (k, v), = dp.items()
+            fp = beyond(dataclasses.replace(disk, **{k: getattr(disk, k) + v}))
+            fm = beyond(dataclasses.replace(disk, **{k: getattr(disk, k) - v}))
+            frac_edge += ((fp - fm) / 2.0) ** 2
+        frac_edge = math.sqrt(frac_edge)
+    frac_u = math.sqrt(frac_stat**2 + frac_tail**2 + frac_edge**2)
     ring_f = np.full(len(edges) - 1, np.nan)
     ring_u = np.full(len(edges) - 1, np.nan)
     for i, j in enumerate(keep_rings):
-        ring_f[j] = beta[nbg + i]
-        ring_u[j] = math.sqrt(max(cov[nbg + i, nbg + i], 0.0))
-    cleaned = image - bg_img - ghost_img
+        ring_f[j] = beta1[nbg + i]
+        ring_u[j] = math.sqrt(max(cov1[nbg + i, nbg + i], 0.0))
     rb = np.unique(np.concatenate([np.linspace(1.0, 1.5, 6),
                                    np.geomspace(1.5, max(rr.max() / disk.radius, 1.6), 12)]))
     prof, prof_u, cen = [], [], []
@@ -693,8 +903,52 @@ def _fit_victim(victim: str, image: np.ndarray, sources: list[str], templates: d
         prof.append(float(cleaned[sel].mean()) / total)
         prof_u.append(math.sqrt(float(full_var[sel].sum())) / n / abs(total))
     ct1 = CT1Result(victim, float(frac), float(frac_u), total, np.array(cen), np.array(prof),
-                    np.array(prof_u), edges[1:].copy(), ring_f, ring_u)
+                    np.array(prof_u), edges[1:].copy(), ring_f, ring_u, float(frac_stat),
+                    float(frac_tail), float(frac_edge))
     return results, ct1, fitres
+
+
+def _column_variance(resid: np.ndarray, mask: np.ndarray, v0: float, min_rows: int = 10) -> float:
+    """Variance of per-column offsets in a residual image (pushbroom stripes), image units**2.
+
+    Column means ``m_c`` of ``resid`` over ``mask`` (columns with at least ``min_rows``
+    pixels); their second differences ``m_(c-1) - 2 m_c + m_(c+1)`` (independent column
+    offsets: variance ``6 s**2`` plus the white part ``v0 (1/n_(c-1) + 4/n_c + 1/n_(c+1))``;
+    smooth structure, a CT1 halo or a ghost not yet fitted, cancels) have their clipped
+    variance (a ghost's limb or a hot column is an outlier) turned into ``s**2``; 0 when not
+    positive or fewer than 20 column triplets.
+    """
+    n = mask.sum(axis=0).astype(float)
+    valid = n >= min_rows
+    m = np.sum(np.where(mask, resid, 0.0), axis=0) / np.where(valid, n, 1.0)
+    ok = valid[:-2] & valid[1:-1] & valid[2:]
+    if ok.sum() < 20:
+        return 0.0
+    d2 = (m[:-2] - 2 * m[1:-1] + m[2:])[ok]
+    white = v0 * (1 / n[:-2] + 4 / n[1:-1] + 1 / n[2:])[ok]
+    return max((_robust_sigma(d2, clip=3.0)[1] ** 2 - float(np.mean(white))) / 6.0, 0.0)
+
+
+def _noise_model(r: np.ndarray, sigm: np.ndarray, v_init: float) -> tuple[float, float]:
+    """Read plus shot noise ``var = v0 + k * signal`` fitted to squared residuals.
+
+    Weighted least squares on ``r**2`` (its variance is ``2 var**2``: weights ``1 / var**2``,
+    three passes), residuals beyond 5 sigma out. ``v0`` is bounded below by half the clipped
+    variance of the faint half of the pixels: an unweighted fit lets the few bright pixels near
+    the limb drive ``v0`` negative (then the faint pixels get infinite weight).
+    """
+    faint = sigm <= np.percentile(sigm, 50)
+    v_faint = _robust_sigma(r[faint])[1] ** 2 if faint.sum() >= 10 else v_init
+    v0, k = max(v_faint, 1e-30), 0.0
+    A = np.stack([np.ones(r.size), sigm], axis=1)
+    for _ in range(3):
+        var = v0 + k * sigm
+        ok = r**2 < 25.0 * var
+        w = ok / var**2
+        sol = np.linalg.lstsq(A * np.sqrt(w)[:, None], r**2 * np.sqrt(w), rcond=None)[0]
+        v0 = max(float(sol[0]), 0.5 * v_faint, 1e-30)
+        k = max(float(sol[1]), 0.0)
+    return v0, k
 
 
 def _mv(B: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -736,14 +990,20 @@ def _ghost_full(shape: tuple[int, int], g: _Ghost, derivs: bool = False):
 
 
 def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
-            prior: CT2Ghost | None, search_radius: float, disk: Disk, sigma: float):
+            prior: CT2Ghost | None, search_radius: float, disk: Disk, sigma: float,
+            col_var: float = 0.0):
     """Matched-filter peak: (snr, dx, dy, c, n_trials, noise_factor) or None.
 
-    The signal-to-noise map assumes white noise of rms ``sigma``; its empirical rms over the
-    whole frame (clipped: a real ghost is a few correlation areas) measures what correlated
-    noise (per-column dark / equalisation residuals of a pushbroom, which a disk template
-    integrates coherently along its columns) adds: ``noise_factor`` (>= 1, whole-frame
-    searches only) divides the SNR and multiplies the coefficient's uncertainty.
+    The signal-to-noise map assumes white noise of rms ``sigma``. Correlated noise adds to it
+    (``noise_factor`` >= 1 divides the SNR and multiplies the coefficient's uncertainty):
+
+    - per-column offsets of variance ``col_var`` (pushbroom dark / equalisation residuals,
+      measured on the victim by :func:`_column_variance`), which a disk template integrates
+      coherently along its columns: ``factor**2 = 1 + col_var / sigma**2 * sum_c (sum_y
+      t)**2 / sum t**2``; in every search, whole frame or prior window;
+    - in a whole-frame search also the empirical rms of the SNR map away from its strongest
+      peak (clipped: a real ghost is a few correlation areas), when larger: its look-elsewhere
+      tail (near a prior, ghosts of other sources not yet subtracted would inflate that rms).
     """
     h, w = resid.shape
     bh, bw = t.shape
@@ -769,12 +1029,11 @@ def _search(resid: np.ndarray, wmask: np.ndarray, t: np.ndarray, tpl: _Template,
     pu, pv = np.unravel_index(int(np.argmax(np.abs(snr_map))), snr_map.shape)
     uu, vv = np.indices(snr_map.shape)
     far = ok & (np.hypot(vv - pv, (uu - pu) / max(disk.axis_ratio, 1e-3)) > 2.0 * disk.radius)
-    factor = 1.0
-    # only for a whole-frame search (its look-elsewhere tail): near a prior the other sources'
-    # ghosts, not yet subtracted, would inflate the map's rms in scenes of several ghosts
+    colsum = t.sum(axis=0)
+    factor = math.sqrt(1.0 + col_var / sigma**2 * float(np.sum(colsum**2)) / max(total, 1e-300))
     if prior is None and far.sum() >= 50:
         m_all, sd_all = _robust_sigma(snr_map[far], clip=3.0)
-        factor = max(1.0, math.sqrt(sd_all**2 + m_all**2))
+        factor = max(factor, math.sqrt(sd_all**2 + m_all**2))
     if prior is not None:
         ddy = uu + off_u - bh - tpl.y0 - prior.dy
         ddx = vv + off_v - bw - tpl.x0 - prior.dx
@@ -799,7 +1058,8 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
              alpha: float = 1e-3,
              blur_guess_px: float = 1.5, max_iter: int = 10, halo_max_px: float | None = None,
              background_plane: bool = False, destripe: bool = False,
-             workers: int = 1) -> Quantification:
+             workers: int = 1, halo_tail: bool = True,
+             edge_unc_px: float = EDGE_UNC_PX) -> Quantification:
     """Measure CT1 fractions and CT2 coefficients of a registered multi-band Moon scene.
 
     Parameters
@@ -828,9 +1088,10 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
     max_iter : int
         Gauss-Newton iterations at most.
     halo_max_px : float, optional
-        Outer radius of the CT1 halo model, pixels (default: 4 disk radii or the distance from
-        the disk centre to the nearest frame edge, whichever is smaller; light scattered
-        farther is not separable from the background plane and is fitted as background).
+        Outer radius of the CT1 halo rings, pixels (default: 4 disk radii or the distance from
+        the disk centre to the nearest frame edge, whichever is smaller). With ``halo_tail``
+        the last ring continues beyond (``r**-3``); without, light scattered farther is
+        fitted as background.
     background_plane : bool
         Fit a background plane (3 terms) instead of a constant (a plane is partly degenerate
         with a wide halo: larger CT1 uncertainties).
@@ -841,6 +1102,13 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
         lower limits.
     workers : int
         Victim bands fitted in parallel threads (1: sequential).
+    halo_tail : bool
+        Continue the outermost halo ring to the farthest frame pixel with an ``r**-3``
+        fall-off (default). False: the halo model stops at ``halo_max_px``, light scattered
+        farther is fitted as background (CT1 fractions biased low for wide halos).
+    edge_unc_px : float
+        Uncertainty of the disk edge, pixels (radius and centre; ``edge_unc_px / R`` on the
+        axis ratio), propagated into the CT1 fraction (``CT1Result.fraction_edge_unc``).
 
     Raises
     ------
@@ -879,9 +1147,19 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
                for d in disks.values())
     rmin = min(d.radius for d in disks.values())
     edges = _ring_edges(halo_max_px or max(8.0, min(4.0 * rmin, room)))
+    tail_alt: list[np.ndarray] = []
+    if halo_tail:
+        # the outermost ring continues, falling off as r**-3, as far as any disk pixel can
+        # send light into the frame (the far halo: a truncated ring leaves it to the
+        # background, biasing CT1 low)
+        r_far = max(math.hypot(max(d.centre_x, shape[1] - d.centre_x), max(d.centre_y, shape[0] - d.centre_y))
+                    + r_factor * d.radius * max(1.0, d.axis_ratio) for d in disks.values())
+        edges[-1] = max(edges[-1], r_far + 1.0)
     pshape = (sfft.next_fast_len(int(shape[0] + edges[-1] + 1), real=True),
               sfft.next_fast_len(int(shape[1] + edges[-1] + 1), real=True))
-    rings = _ring_spectra(edges, pshape)
+    rings = _ring_spectra(edges, pshape, TAIL_INDEX if halo_tail else None)
+    if halo_tail:
+        tail_alt = [_ring_spectra(edges[-2:], pshape, TAIL_INDEX + d)[0] for d in (-1.0, 1.0)]
     jobs = []
     for u in complete:
         for v in units[u]:
@@ -892,7 +1170,8 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
         return _fit_victim(v, imgs[v], srcs, templates, disks[v], pri, r_factor=r_factor,
                            search_radius=search_radius_px, alpha=alpha, blur_guess=blur_guess_px,
                            max_iter=max_iter, ring_spectra=rings, edges=edges, pshape=pshape,
-                           bg0=bgs[v], plane=background_plane)
+                           bg0=bgs[v], plane=background_plane, tail_alt=tail_alt,
+                           edge_unc=edge_unc_px)
 
     if workers > 1:
         with ThreadPoolExecutor(workers) as ex:
@@ -905,5 +1184,26 @@ def quantify(images: Mapping[str, np.ndarray], *, prior: Sequence[CT2Ghost] | No
         ct1[v] = c1
         fits[v] = fit
         ct2.extend(res)
+    _add_ghost_term(ct1, ct2)
     ct2.sort(key=lambda r: (order[r.victim], order[r.source]))
     return Quantification(disks, ct1, ct2, fits, r_factor)
+
+
+def _add_ghost_term(ct1: dict[str, CT1Result], ct2: Sequence[CT2Result]) -> None:
+    """Add the ghost term to each victim's CT1 uncertainty (in place).
+
+    A ghost template is the source's disk within 1.1 R + 4 px: the ghost of the source's
+    own CT1 light beyond (``|c| F_s T_s``, ``F_s`` and ``T_s`` the source's CT1 fraction and
+    total) is not subtracted; landing around the ghost, the victim's halo rings and
+    background take it up, in part or (on simulated scenes) about twice over. Its size over
+    the victim's total, summed over the victim's sources, is the term.
+    """
+    for v, res in ct1.items():
+        term = 0.0
+        for r in ct2:
+            src = ct1.get(r.source)
+            if r.victim != v or src is None or not math.isfinite(r.coefficient):
+                continue
+            term += abs(r.coefficient) * max(src.fraction, 0.0) * src.total / abs(res.total)
+        res.fraction_ghost_unc = float(term)
+        res.fraction_unc = float(math.sqrt(res.fraction_unc**2 + term**2))
