@@ -16,7 +16,10 @@ workers, ``ru_maxrss``), and writes its rows; the rows of all methods are compar
 The irradiance error against the truth is printed too. The machine's load average is printed
 before and after: other work on the machine takes the second core from the parallel run.
 
-Run by hand: ``.venv/bin/python benchmarks/bench_moon_bands.py [--jobs 2] [--repeat 1]``.
+The methods alternate round after round (``--repeat`` rounds): the best wall time of each
+method is compared, and the ratio of each round is printed.
+
+Run by hand: ``.venv/bin/python benchmarks/bench_moon_bands.py [--jobs 2] [--repeat 3]``.
 Writes only to a temporary folder.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,7 +74,7 @@ def _run(python: str, path: str, jobs: int, out: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="worker processes of the parallel run")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per method (best is kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (each method once a round; best kept)")
     parser.add_argument("--radius", type=float, default=608.5, help="Moon radius across track, px")
     parser.add_argument("--ovrsamp", type=float, default=1.2, help="oversampling factor")
     args = parser.parse_args()
@@ -88,19 +92,28 @@ def main() -> None:
     print(f"acquisition: 12 bands, Moon {2 * args.radius:.0f} px across x {args.ovrsamp} along track, "
           f"{size_mb:.0f} MB, written in {time.perf_counter() - t0:.1f} s; {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
-    results = {}
-    for name, jobs in (("sequential", 1), (f"jobs={args.jobs}", args.jobs)):
-        best = None
-        for k in range(args.repeat):
+    # the methods alternate, round after round, so that a change of the machine's speed
+    # (other virtual machines on the host) falls on both alike; best of the rounds per method,
+    # and the ratio of each round
+    methods = (("sequential", 1), (f"jobs={args.jobs}", args.jobs))
+    results: dict[str, dict] = {}
+    rounds = []
+    for k in range(args.repeat):
+        walls = {}
+        for name, jobs in methods:
             r = _run(sys.executable, path, jobs, os.path.join(tmp, f"{name}{k}.json"))
-            best = r if best is None or r["wall_s"] < best["wall_s"] else best
-        results[name] = best
+            walls[name] = r["wall_s"]
+            if name not in results or r["wall_s"] < results[name]["wall_s"]:
+                results[name] = r
+        rounds.append(walls["sequential"] / walls[methods[1][0]])
     seq = results["sequential"]
     print(f"{'method':>12s} {'wall s':>8s} {'speed-up':>9s} {'CPU s':>8s} "
           f"{'peak RSS MB (main / workers)':>30s}")
     for name, r in results.items():
         print(f"{name:>12s} {r['wall_s']:8.2f} {seq['wall_s'] / r['wall_s']:9.2f} {r['cpu_s']:8.1f} "
               f"{r['rss_self_mb']:14.0f} / {r['rss_children_mb']:.0f}")
+    print("speed-up of each round (sequential / parallel, run one after the other): "
+          + ", ".join(f"{x:.2f}" for x in rounds) + f"; median {statistics.median(rounds):.2f}")
     print(f"load average after the runs: {os.getloadavg()[0]:.1f} (other work on the machine "
           "takes cores from the parallel run)")
     par = results[f"jobs={args.jobs}"]
