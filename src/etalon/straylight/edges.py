@@ -79,7 +79,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_TRACE = False
 _KINDS = ("half-plane", "strip", "rectangle")
 
 
@@ -761,6 +760,23 @@ def _reg(N: np.ndarray) -> np.ndarray:
     return (N / d[:, None] / d[None, :] + 1e-12 * np.eye(N.shape[0])) * d[:, None] * d[None, :]
 
 
+def _ghost_columns(ghosts, lin_c: np.ndarray, fitmask: np.ndarray, npix: int) -> np.ndarray:
+    """Jacobian columns of the ghosts on the fitting pixels: each ghost's template, and for a
+    refined one the derivatives (times its coefficient) across the edge, along it when
+    measurable, and in blur**2."""
+    cols = []
+    for gi, g in enumerate(ghosts):
+        parts = g.src.render(g.dx, g.dy, g.s, derivs=g.refine)
+        cols.append(parts[0][fitmask])
+        if g.refine:
+            nx, ny = g.src.normal
+            cols.append(lin_c[gi] * (nx * parts[1] + ny * parts[2])[fitmask])
+            if g.src.along_ok:
+                cols.append(lin_c[gi] * (-ny * parts[1] + nx * parts[2])[fitmask])
+            cols.append(lin_c[gi] * parts[3][fitmask])
+    return np.stack(cols, axis=1) if cols else np.zeros((npix, 0))
+
+
 def _ncols(g: _Ghost) -> int:
     return 1 + (3 if g.src.along_ok else 2) * g.refine
 
@@ -899,18 +915,7 @@ def _fit_victim(victim: str, image: np.ndarray, edge: EdgeRegion, sources: list[
     beta = coef.copy()
     N = B.T @ (B / var[:, None])
     for it in range(max_iter):
-        cols = []
-        for gi, g in enumerate(ghosts):
-            parts = g.src.render(g.dx, g.dy, g.s, derivs=g.refine)
-            cols.append(parts[0][fitmask])
-            if g.refine:
-                nx, ny = g.src.normal
-                tx, ty = -ny, nx
-                cols.append(lin_c[gi] * (nx * parts[1] + ny * parts[2])[fitmask])
-                if g.src.along_ok:
-                    cols.append(lin_c[gi] * (tx * parts[1] + ty * parts[2])[fitmask])
-                cols.append(lin_c[gi] * parts[3][fitmask])
-        G = np.stack(cols, axis=1) if cols else np.zeros((npix, 0))
+        G = _ghost_columns(ghosts, lin_c, fitmask, npix)
         J = np.concatenate([B, G], axis=1)
         model = B @ beta
         pos = 0
@@ -956,23 +961,14 @@ def _fit_victim(victim: str, image: np.ndarray, edge: EdgeRegion, sources: list[
                     if abs(lin_c[gi]) < 0.5 * g.threshold * cu or drift > search_radius + 0.5:
                         g.refine, g.dx, g.dy, g.s, demote = False, g.dx0, g.dy0, g.s0, True
                 pos += _ncols(g)
-        if _TRACE:
-            print(victim, it, [(g.src.band, round(g.dx, 2), round(g.dy, 2), round(math.sqrt(g.s), 2),
-                                g.refine) for g in ghosts], lin_c)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s iteration %d: %s, coefficients %s", victim, it,
+                      [(g.src.band, round(g.dx, 2), round(g.dy, 2), round(math.sqrt(g.s), 2), g.refine)
+                       for g in ghosts], lin_c)
         if it >= 1 and step < 1e-3 and not demote:
             break
     # final linear solve at the final nonlinear parameters, and the covariance
-    cols = []
-    for gi, g in enumerate(ghosts):
-        parts = g.src.render(g.dx, g.dy, g.s, derivs=g.refine)
-        cols.append(parts[0][fitmask])
-        if g.refine:
-            nx, ny = g.src.normal
-            cols.append(lin_c[gi] * (nx * parts[1] + ny * parts[2])[fitmask])
-            if g.src.along_ok:
-                cols.append(lin_c[gi] * (-ny * parts[1] + nx * parts[2])[fitmask])
-            cols.append(lin_c[gi] * parts[3][fitmask])
-    G = np.stack(cols, axis=1) if cols else np.zeros((npix, 0))
+    G = _ghost_columns(ghosts, lin_c, fitmask, npix)
     J = np.concatenate([B, G], axis=1)
     lin_idx = list(range(nb))
     pos = nb
