@@ -190,6 +190,7 @@ def earth_orientation_table():
     import astropy
     from astropy.table import MaskedColumn, QTable
     from astropy.utils import iers
+    from astropy.utils.masked import Masked
 
     from etalon.fileio import atomic_output, cache_directory
 
@@ -209,7 +210,8 @@ def earth_orientation_table():
                     data = z[f"c{i}"]
                     col = data * u.Unit(unit) if unit else data
                     if z["masked"][i]:
-                        col = MaskedColumn(data, mask=z[f"m{i}"], name=name)
+                        col = (Masked(col, mask=z[f"m{i}"]) if unit
+                               else MaskedColumn(data, mask=z[f"m{i}"], name=name))
                     cols.append(col)
                 table = iers.IERS_Auto(QTable(cols, names=names))
                 table.meta.update(predictive_index=int(z["predictive_index"]),
