@@ -18,16 +18,31 @@ def _stretch(a: np.ndarray) -> tuple[np.ndarray, float, float]:
     return np.arcsinh((a - lo) / scale), 0.0, float(np.arcsinh((hi - lo) / scale))
 
 
-def plot_bands(images: Mapping[str, np.ndarray], quant, title: str = "", ncols: int = 6):
-    """Each band (asinh stretch) with the significant CT2 ghosts marked (circle + source)."""
+def _band_grid(images: Mapping[str, np.ndarray], bands: Sequence[str], mark, title: str, ncols: int):
+    """The bands in a grid (asinh stretch, no ticks), ``mark(ax, band)`` drawing on each."""
     import matplotlib.pyplot as plt
 
-    bands = list(images)
     nrows = int(np.ceil(len(bands) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.6 * nrows), squeeze=False)
     for ax, b in zip(axes.flat, bands, strict=False):
         img, lo, hi = _stretch(images[b])
         ax.imshow(img, origin="lower", cmap="gray", vmin=lo, vmax=hi)
+        mark(ax, b)
+        ax.set_title(b, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(bands):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bands(images: Mapping[str, np.ndarray], quant, title: str = "", ncols: int = 6):
+    """Each band (asinh stretch) with the significant CT2 ghosts marked (circle + source)."""
+    import matplotlib.pyplot as plt
+
+    def mark(ax, b):
         for r in quant.ct2:
             if r.victim == b and r.significant:
                 d = quant.disks[r.source]
@@ -35,14 +50,9 @@ def plot_bands(images: Mapping[str, np.ndarray], quant, title: str = "", ncols: 
                                         fill=False, color="tab:red", lw=0.8))
                 ax.text(d.centre_x + r.dx, d.centre_y + r.dy, r.source, color="tab:red",
                         ha="center", va="center", fontsize=7)
-        ax.set_title(b, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in list(axes.flat)[len(bands):]:
-        ax.axis("off")
-    fig.suptitle(title or "Bands (asinh stretch); red: significant CT2 ghosts (source band)")
-    fig.tight_layout()
-    return fig
+
+    return _band_grid(images, list(images), mark,
+                      title or "Bands (asinh stretch); red: significant CT2 ghosts (source band)", ncols)
 
 
 def plot_ct1_profiles(quants: Mapping[str, object], bands: Sequence[str] | None = None):
@@ -141,14 +151,8 @@ def residual_levels(quants: Mapping[str, object], requirement: float, k: float =
 def plot_edge_bands(images: Mapping[str, np.ndarray], quant, title: str = "", ncols: int = 6):
     """Each band of an edge scene (asinh stretch) with its edge (white) and the edges of the
     significant CT2 ghosts (red: where the source's edge lands, across-edge displacement)."""
-    import matplotlib.pyplot as plt
 
-    bands = [b for b in images if b in quant.edges]
-    nrows = int(np.ceil(len(bands) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.6 * nrows), squeeze=False)
-    for ax, b in zip(axes.flat, bands, strict=False):
-        img, lo, hi = _stretch(images[b])
-        ax.imshow(img, origin="lower", cmap="gray", vmin=lo, vmax=hi)
+    def mark(ax, b):
         ax.contour(quant.edges[b].distance, levels=[0.5], colors="w", linewidths=0.6)
         for r in quant.ct2:
             if r.victim == b and r.significant and np.isfinite(r.across) and r.across > 0:
@@ -158,14 +162,10 @@ def plot_edge_bands(images: Mapping[str, np.ndarray], quant, title: str = "", nc
                 if xs.size:
                     k = xs.size // 2
                     ax.text(xs[k], ys[k], r.source, color="tab:red", fontsize=7)
-        ax.set_title(b, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in list(axes.flat)[len(bands):]:
-        ax.axis("off")
-    fig.suptitle(title or "Edge scene (asinh stretch); white: edge, red: significant CT2 ghost edges")
-    fig.tight_layout()
-    return fig
+
+    return _band_grid(images, [b for b in images if b in quant.edges], mark,
+                      title or "Edge scene (asinh stretch); white: edge, red: significant CT2 ghost edges",
+                      ncols)
 
 
 def plot_edge_profiles(quant, bands: Sequence[str] | None = None, title: str = ""):
